@@ -1,0 +1,170 @@
+"""The ``scenario-match`` command line."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from service.settings import Settings
+
+app = typer.Typer(help="场景供需对接 scenario-match: import the two lists, match, serve.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+import_app = typer.Typer(help="Import a 场景机会清单 or 场景能力清单 (CSV or .xlsx).", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _context():
+    from service.context import Context
+
+    return Context(Settings())
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"错误：{message}", err=True)
+    raise typer.Exit(code)
+
+
+def _parse_mapping(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        header, sep, key = item.partition("=")
+        if not sep or not header.strip() or not key.strip():
+            _fail(f"--map 的格式应为 表头=字段，例如 公司=organization；收到的是 {item!r}", 2)
+        mapping[header.strip()] = key.strip()
+    return mapping
+
+
+def _import(kind: str, path: Path, as_json: bool, mapping: list[str]) -> None:
+    from service.importer import import_file
+    from service.progress import reporter
+    from service.tabular import ImportFileError
+
+    context = _context()
+    try:
+        with context.session() as session:
+            report = import_file(session, kind, path, filename=path.name, mapping=_parse_mapping(mapping),
+                                 max_bytes=context.settings.max_import_bytes)
+    except ImportFileError as error:
+        if as_json:
+            typer.echo(json.dumps({"created": 0, "updated": 0, "rejected": [
+                {"row": getattr(error, "row", None) or 0, "column": getattr(error, "column", None) or "",
+                 "reason": error.reason}]}, ensure_ascii=False))
+        _fail(f"{path}: {error.reason}")
+    except OSError as error:
+        _fail(f"无法读取 {path}：{error.strerror or error}")
+    context.embed(kind, report.entry_ids, progress=reporter("向量化"))
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        return
+    typer.echo(f"新增 {report.created} 条，更新 {report.updated} 条，拒绝 {len(report.rejected)} 行")
+    for error in report.rejected:
+        typer.echo(f"  第 {error.row} 行 [{error.column}]：{error.reason}")
+
+
+MapOption = Annotated[list[str], typer.Option("--map", help="Map an unknown header: 表头=field (repeatable).")]
+
+
+@import_app.command("opportunities")
+def import_opportunities(path: Path, as_json: JsonFlag = False, mapping: MapOption = []) -> None:  # noqa: B006
+    """Import a 场景机会清单 (published)."""
+    _import("opportunity", path, as_json, mapping)
+
+
+@import_app.command("capabilities")
+def import_capabilities(path: Path, as_json: JsonFlag = False, mapping: MapOption = []) -> None:  # noqa: B006
+    """Import a 场景能力清单 (published)."""
+    _import("capability", path, as_json, mapping)
+
+
+@app.command()
+def match(
+    opportunity: Annotated[Optional[str], typer.Option(help="An opportunity's list id.")] = None,
+    capability: Annotated[Optional[str], typer.Option(help="A capability's list id.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every published opportunity.")] = False,
+    top: Annotated[int, typer.Option(min=1, max=1000, help="How many matches each.")] = 10,
+    field: Annotated[Optional[str], typer.Option(help="Only entries of this 所属领域.")] = None,
+    district: Annotated[Optional[str], typer.Option(help="Only entries in this 所在地区.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Best capabilities for an opportunity, or the reverse, with scores and reasons."""
+    from service.match_report import run_match
+
+    if sum([opportunity is not None, capability is not None, all_]) != 1:
+        _fail("请给出且只给出 --opportunity ID、--capability ID 或 --all 之一", 2)
+    result, problem = run_match(_context(), opportunity=opportunity, capability=capability,
+                                all_=all_, top=top, field=field, district=district, as_json=as_json)
+    if problem:
+        _fail(problem)
+    typer.echo(result)
+
+
+@app.command()
+def review(
+    opportunity: Annotated[str, typer.Option(help="The opportunity's list id.")],
+    capability: Annotated[str, typer.Option(help="The capability's list id.")],
+    mark: Annotated[str, typer.Option(help="confirmed (已确认), excluded (已排除) or clear.")],
+    note: Annotated[Optional[str], typer.Option(help="Why.")] = None,
+) -> None:
+    """Mark a proposed pair 已确认 or 已排除; recomputed matches keep the mark."""
+    from service.reviews import set_mark
+
+    context = _context()
+    with context.session() as session:
+        problem = set_mark(session, opportunity=opportunity, capability=capability, mark=mark, note=note)
+    if problem:
+        _fail(problem)
+    typer.echo(f"{opportunity} ↔ {capability}: {mark}")
+
+
+@app.command()
+def seed() -> None:
+    """Load the seed lists shipped in seed_data/ (creates or updates those entries)."""
+    from service.seed import load_seed
+
+    for line in load_seed(_context()):
+        typer.echo(line)
+
+
+@app.command("eval")
+def evaluate(
+    opportunities: Annotated[Path, typer.Option(help="场景机会清单 file.")],
+    capabilities: Annotated[Path, typer.Option(help="场景能力清单 file.")],
+    qrels: Annotated[Path, typer.Option(help="Relevance judgments (TSV).")],
+    cases: Annotated[Optional[Path], typer.Option(help="Case labels (TSV) for per-case figures.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """nDCG@10, recall@10 and MRR of lexical only, dense only and the shipped hybrid."""
+    from service.evaluate import format_table, run_eval
+
+    try:
+        results = run_eval(Settings(), opportunities, capabilities, qrels, cases)
+    except (ValueError, OSError) as error:
+        _fail(str(error))
+    typer.echo(json.dumps(results, ensure_ascii=False, indent=1) if as_json else format_table(results))
+
+
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Listen address.")] = None,
+    port: Annotated[Optional[int], typer.Option(min=1, max=65535, help="Port.")] = None,
+) -> None:
+    """Start the web service."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+def main() -> None:  # pragma: no cover
+    app(prog_name="scenario-match")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""The matcher kept in step with the database, answering in the lists' own ids with reasons."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+
+import numpy as np
+from sqlmodel import Session, select
+
+from matching.engine import CAPABILITY, OPPORTUNITY, Entry, Match, Matcher
+from matching.language import detect
+from matching.lexical import tokenize
+from matching.scoring import Weights
+from service import embeddings
+from service.embeddings import TABLES, parts_of
+from service.models import PairReview, ReviewMark, Status
+
+
+@dataclass
+class Filters:
+    """Which entries of the other list may be proposed."""
+
+    field: str | None = None
+    district: str | None = None
+    statuses: tuple[Status, ...] = (Status.published,)
+
+
+@dataclass
+class Proposal:
+    other: str  # the other entry's list id
+    score: float
+    reasons: list[str]
+    detail: dict[str, Any]
+    review: str | None = None
+
+    def as_json(self, key: str) -> dict[str, Any]:
+        return {key: self.other, "score": round(self.score, 4), "reasons": self.reasons,
+                "review": self.review, "detail": self.detail}
+
+
+def reasons(match: Match, field_name: str | None, cross_language: bool) -> list[str]:
+    """Why a pair is proposed, in the organiser's words."""
+    out = []
+    if match.requirements:
+        covered = "；".join(match.covered[:3])
+        out.append(f"需求覆盖 {len(match.covered)}/{match.requirements}" + (f"：{covered}" if covered else ""))
+    if match.shared_terms:
+        out.append("共同关键词：" + "、".join(match.shared_terms))
+    if match.same_field and field_name:
+        out.append(f"同属领域：{field_name}")
+    out.append(f"语义相似度 {match.dense:.2f}" + ("（跨语言）" if cross_language else ""))
+    return out
+
+
+@dataclass
+class _Row:
+    ext_id: str
+    status: Status
+    field: str | None
+    district: str | None
+    lang: str
+
+
+@dataclass
+class MatchService:
+    model: str
+    dim: int
+    weights: Weights = dataclass_field(default_factory=Weights)
+    correct_language: bool = True
+
+    def __post_init__(self) -> None:
+        self.matcher = Matcher(self.dim, weights=self.weights, correct_language=self.correct_language)
+        self.rows: dict[str, dict[int, _Row]] = {OPPORTUNITY: {}, CAPABILITY: {}}
+        self.by_ext: dict[str, dict[str, int]] = {OPPORTUNITY: {}, CAPABILITY: {}}
+
+    # -- keeping in step -----------------------------------------------------------------
+    def _entries(self, session: Session, kind: str, ids: list[int] | None = None) -> list[Entry]:
+        table = TABLES[kind]
+        query = select(table).where(table.status != Status.archived)
+        if ids is not None:
+            query = query.where(table.id.in_(ids))
+        vectors = embeddings.load(session, kind, self.model)
+        out = []
+        for row in session.exec(query).all():
+            parts = parts_of(kind, row)
+            stored = vectors.get(row.id, {})
+            if any(p.part not in stored for p in parts):
+                continue  # not embedded with this model yet
+            lang = detect(parts[0].text)
+            clauses = np.stack([stored[p.part] for p in parts[1:]]) if len(parts) > 1 else None
+            out.append(Entry(row.id, stored[0], lang, tokenize(parts[0].text), row.field,
+                             clauses, [p.text for p in parts[1:]]))
+            self.rows[kind][row.id] = _Row(row.ext_id, row.status, row.field, row.district, lang)
+            self.by_ext[kind][row.ext_id] = row.id
+        return out
+
+    def rebuild(self, session: Session) -> None:
+        """Everything from stored vectors (nothing is encoded here)."""
+        self.rows = {OPPORTUNITY: {}, CAPABILITY: {}}
+        self.by_ext = {OPPORTUNITY: {}, CAPABILITY: {}}
+        self.matcher.load(self._entries(session, OPPORTUNITY), self._entries(session, CAPABILITY))
+
+    def refresh(self, session: Session, kind: str, ids: list[int]) -> None:
+        """Bring these entries (changed, added, archived or deleted) into the matcher."""
+        for entry_id in ids:
+            self.matcher.remove(kind, entry_id)
+            old = self.rows[kind].pop(entry_id, None)
+            if old:
+                self.by_ext[kind].pop(old.ext_id, None)
+        for entry in self._entries(session, kind, ids):
+            self.matcher.upsert(kind, entry)
+
+    # -- answering -----------------------------------------------------------------------------
+    def has(self, kind: str, ext_id: str) -> bool:
+        return ext_id in self.by_ext[kind]
+
+    def published(self, kind: str) -> list[str]:
+        """List ids of the published entries, in list-id order."""
+        return sorted(r.ext_id for r in self.rows[kind].values() if r.status == Status.published)
+
+    def _allowed(self, kind: str, filters: Filters) -> set[int]:
+        return {
+            i for i, r in self.rows[kind].items()
+            if r.status in filters.statuses
+            and (not filters.field or r.field == filters.field)
+            and (not filters.district or r.district == filters.district)
+        }
+
+    def _proposals(self, session: Session, matches: list[Match], kind_of_other: str, k: int,
+                   include_excluded: bool) -> list[Proposal]:
+        marks = _marks(session, matches)
+        out = []
+        for m in matches:
+            mark = marks.get((m.opportunity, m.capability))
+            if mark == ReviewMark.excluded and not include_excluded:
+                continue
+            other = m.capability if kind_of_other == CAPABILITY else m.opportunity
+            opp, cap = self.rows[OPPORTUNITY][m.opportunity], self.rows[CAPABILITY][m.capability]
+            detail = {"dense": round(m.dense, 4), "coverage": round(m.coverage, 4),
+                      "lexical": round(m.lexical, 4), "shared_terms": m.shared_terms,
+                      "covered_requirements": m.covered, "same_field": m.same_field}
+            out.append(Proposal(self.rows[kind_of_other][other].ext_id, m.score,
+                                reasons(m, opp.field, opp.lang != cap.lang), detail,
+                                mark.value if mark else None))
+        # a confirmed pair stays on the list whatever its score
+        out.sort(key=lambda p: (p.review != ReviewMark.confirmed.value, -p.score))
+        return out[:k]
+
+    def for_opportunity(self, session: Session, ext_id: str, k: int = 10, filters: Filters | None = None,
+                        include_excluded: bool = False) -> list[Proposal]:
+        opp_id = self.by_ext[OPPORTUNITY][ext_id]
+        allowed = self._allowed(CAPABILITY, filters or Filters())
+        confirmed = _confirmed(session, opportunity_id=opp_id)
+        matches = self.matcher.for_opportunity(opp_id, k + _excluded_count(session, opportunity_id=opp_id), allowed)
+        matches += [m for m in self.matcher.pairs(opp_id, confirmed) if m.capability not in {x.capability for x in matches}]
+        return self._proposals(session, matches, CAPABILITY, k, include_excluded)
+
+    def for_capability(self, session: Session, ext_id: str, k: int = 10, filters: Filters | None = None,
+                       include_excluded: bool = False) -> list[Proposal]:
+        cap_id = self.by_ext[CAPABILITY][ext_id]
+        allowed = self._allowed(OPPORTUNITY, filters or Filters())
+        matches = self.matcher.for_capability(cap_id, k + _excluded_count(session, capability_id=cap_id), allowed)
+        return self._proposals(session, matches, OPPORTUNITY, k, include_excluded)
+
+
+def _marks(session: Session, matches: list[Match]) -> dict[tuple[int, int], ReviewMark]:
+    if not matches:
+        return {}
+    opps = {m.opportunity for m in matches}
+    rows = session.exec(select(PairReview).where(PairReview.opportunity_id.in_(opps))).all()
+    return {(r.opportunity_id, r.capability_id): ReviewMark(r.mark) for r in rows}
+
+
+def _confirmed(session: Session, *, opportunity_id: int) -> list[int]:
+    rows = session.exec(select(PairReview).where(
+        PairReview.opportunity_id == opportunity_id, PairReview.mark == ReviewMark.confirmed)).all()
+    return [r.capability_id for r in rows]
+
+
+def _excluded_count(session: Session, **where: int) -> int:
+    query = select(PairReview).where(PairReview.mark == ReviewMark.excluded)
+    for column, value in where.items():
+        query = query.where(getattr(PairReview, column) == value)
+    return len(session.exec(query).all())

@@ -1,0 +1,84 @@
+"""Database tables. The database is the source of truth; indexes are rebuilt from it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import JSON, Column, LargeBinary, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Status(str, Enum):
+    draft = "draft"
+    pending_review = "pending_review"
+    published = "published"
+    archived = "archived"
+
+
+class ReviewMark(str, Enum):
+    confirmed = "confirmed"  # 已确认
+    excluded = "excluded"  # 已排除
+
+
+class EntryBase(SQLModel):
+    """Columns both lists share (LISTS.md)."""
+
+    ext_id: str = Field(index=True, unique=True, max_length=100, description="The list's own id (编号).")
+    title: str = Field(max_length=500)
+    organization: str = Field(max_length=500)
+    field: str | None = Field(default=None, index=True, max_length=100)
+    district: str | None = Field(default=None, index=True, max_length=100)
+    description: str = Field(max_length=5000)
+    contact: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=500)
+
+
+class Opportunity(EntryBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    requirements: str | None = Field(default=None, max_length=5000)
+    budget_wan: float | None = None
+    deadline: str | None = Field(default=None, max_length=10)
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: Status = Field(default=Status.published, index=True, sa_type=String(20))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Capability(EntryBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    maturity: str | None = Field(default=None, max_length=100)
+    cases: str | None = Field(default=None, max_length=5000)
+    extra: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: Status = Field(default=Status.published, index=True, sa_type=String(20))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Embedding(SQLModel, table=True):
+    """One stored vector: part 0 is the whole entry, parts 1.. its requirement clauses."""
+
+    __table_args__ = (UniqueConstraint("kind", "entry_id", "part", "model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20, index=True)  # "opportunity" | "capability"
+    entry_id: int = Field(index=True)
+    part: int = 0
+    model: str = Field(max_length=300)
+    text_hash: str = Field(max_length=64)
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class PairReview(SQLModel, table=True):
+    """An organiser's mark on a proposed pair; kept when matches are recomputed."""
+
+    opportunity_id: int = Field(foreign_key="opportunity.id", primary_key=True, ondelete="CASCADE")
+    capability_id: int = Field(foreign_key="capability.id", primary_key=True, ondelete="CASCADE")
+    mark: ReviewMark = Field(sa_type=String(20))
+    note: str | None = Field(default=None, max_length=1000)
+    updated_at: datetime = Field(default_factory=utcnow)

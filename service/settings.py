@@ -1,0 +1,36 @@
+"""All configuration, from environment variables prefixed ``SCENARIO_MATCH_``."""
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matching.encoders import DEFAULT_MODEL
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCENARIO_MATCH_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Holds the SQLite database and index files.")
+    database_url: str | None = Field(
+        None, description="Any SQLAlchemy URL; default: SQLite file scenario-match.db in data_dir."
+    )
+    model: str = Field(
+        DEFAULT_MODEL,
+        description="Encoder: the bundled multilingual-e5-small, or a sentence-transformers "
+        "model name or local path.",
+    )
+    device: str | None = Field(None, description="Torch device for sentence-transformers models.")
+    max_import_mb: float = Field(20.0, gt=0, description="Largest list file accepted for import.")
+    host: str = Field("127.0.0.1", description="Address `serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
+
+    @cached_property
+    def url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'scenario-match.db'}"
+
+    @property
+    def max_import_bytes(self) -> int:
+        return int(self.max_import_mb * 1024 * 1024)
