@@ -122,11 +122,17 @@ def review(
 
 
 @app.command()
-def seed() -> None:
+def seed(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when both lists are empty.")] = False,
+) -> None:
     """Load the seed lists shipped in seed_data/ (creates or updates those entries)."""
-    from service.seed import load_seed
+    from service.seed import is_empty, load_seed
 
-    for line in load_seed(_context()):
+    context = _context()
+    if if_empty and not is_empty(context):
+        typer.echo("数据库已有数据，跳过种子数据。")
+        return
+    for line in load_seed(context):
         typer.echo(line)
 
 

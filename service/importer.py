@@ -61,8 +61,8 @@ def write_rows(session: Session, kind: str, table: ParsedTable, *, status: Statu
         else:
             report.updated += 1
             entry.status = status
-        for key in columns:
-            setattr(entry, key, row.values.get(key))
+        for key in columns & row.values.keys():  # a column the file lacks keeps its stored value
+            setattr(entry, key, row.values[key])
         entry.extra = {**(entry.extra or {}), **row.extra}
         entry.updated_at = utcnow()
         session.add(entry)

@@ -4,7 +4,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from sqlmodel import select
+
 from service.context import Context
+from service.models import Capability, Opportunity
 from service.importer import import_file
 from service.progress import reporter
 
@@ -20,3 +23,9 @@ def load_seed(context: Context, seed_dir: Path = SEED_DIR) -> Iterator[str]:
                                  max_bytes=context.settings.max_import_bytes)
         yield f"{name}: 新增 {report.created} 条，更新 {report.updated} 条，拒绝 {len(report.rejected)} 行"
         context.embed(kind, report.entry_ids, progress=reporter(f"向量化 {name}"))
+
+
+def is_empty(context: Context) -> bool:
+    with context.session() as session:
+        return all(session.exec(select(table.id).limit(1)).first() is None
+                   for table in (Opportunity, Capability))
