@@ -95,7 +95,8 @@ class SentenceTransformerEncoder:
 
         self._model = SentenceTransformer(model, device=device, local_files_only=local_only)
         self.name = f"st/{model}"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self.batch_size = batch_size
         self._prefixes = ("query: ", "passage: ") if "e5" in model.lower() else ("", "")
 
