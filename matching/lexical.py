@@ -29,7 +29,7 @@ def tokenize(text: str) -> list[str]:
     """Content words of a Chinese/English text, lower-cased, in order, with repeats."""
     text = unicodedata.normalize("NFKC", text).lower()
     words = []
-    for piece in jieba.cut_for_search(text):
+    for piece in jieba.cut(text):
         piece = piece.strip(" .-+")
         if not piece or not _TOKEN.fullmatch(piece) or _DIGITS.match(piece):
             continue

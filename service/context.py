@@ -1,6 +1,7 @@
 """What the CLI and the web app share: settings, database, encoder and matcher, made on demand."""
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -17,6 +18,8 @@ from service.settings import Settings
 class Context:
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._matches_lock = threading.Lock()
+        self._matches: MatchService | None = None
 
     @cached_property
     def engine(self) -> Engine:
@@ -31,14 +34,21 @@ class Context:
     def encoder(self) -> Encoder:
         return load_encoder(self.settings.model, device=self.settings.device)
 
-    @cached_property
+    @property
+    def matches_ready(self) -> bool:
+        return self._matches is not None
+
+    @property
     def matches(self) -> MatchService:
         """The matcher, rebuilt from stored vectors; only missing or stale ones are encoded."""
-        self.embed()
-        service = MatchService(self.encoder.name, self.encoder.dim)
-        with self.session() as session:
-            service.rebuild(session)
-        return service
+        with self._matches_lock:
+            if self._matches is None:
+                self.embed()
+                service = MatchService(self.encoder.name, self.encoder.dim)
+                with self.session() as session:
+                    service.rebuild(session)
+                self._matches = service
+            return self._matches
 
     def embed(self, kind: str | None = None, ids: list[int] | None = None,
               progress: Progress | None = None) -> int:

@@ -68,10 +68,20 @@ def sync(
     }
     wanted = [p for row in rows for p in parts_of(kind, row)]
     keep = {(p.entry_id, p.part) for p in wanted}
+    # a requirement that only moved (one before it was dropped) keeps its vector
+    known = {(e.entry_id, e.text_hash): e.vector for e in stored.values()}
     for key, embedding in stored.items():
         if key not in keep:
             session.delete(embedding)
-    todo = [p for p in wanted if (p.entry_id, p.part) not in stored or stored[(p.entry_id, p.part)].text_hash != p.hash]
+    todo = []
+    for p in wanted:
+        current = stored.get((p.entry_id, p.part))
+        if current is not None and current.text_hash == p.hash:
+            continue
+        if (p.entry_id, p.hash) in known:
+            _put(session, kind, encoder.name, p, known[(p.entry_id, p.hash)], stored)
+        else:
+            todo.append(p)
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         _store(session, encoder, kind, chunk, stored)
@@ -91,11 +101,15 @@ def _store(session: Session, encoder: Encoder, kind: str, chunk: list[Part], sto
             encode = encoder.encode_queries if is_query else encoder.encode_passages
             vectors[idx] = encode(texts)
     for part, vector in zip(chunk, vectors):
-        row = stored.get((part.entry_id, part.part)) or Embedding(
-            kind=kind, entry_id=part.entry_id, part=part.part, model=encoder.name, text_hash="", vector=b""
-        )
-        row.text_hash, row.vector = part.hash, vector.astype(np.float32).tobytes()
-        session.add(row)
+        _put(session, kind, encoder.name, part, vector.astype(np.float32).tobytes(), stored)
+
+
+def _put(session: Session, kind: str, model: str, part: Part, vector: bytes, stored: dict) -> None:
+    row = stored.get((part.entry_id, part.part)) or Embedding(
+        kind=kind, entry_id=part.entry_id, part=part.part, model=model, text_hash="", vector=b""
+    )
+    row.text_hash, row.vector = part.hash, vector
+    session.add(row)
 
 
 def purge(session: Session, kind: str, entry_id: int) -> None:

@@ -35,7 +35,8 @@ VARIANTS = [
     Variant("lexical only (BM25)", Weights(dense=0, coverage=0, lexical=1, field=0), False),
     Variant("dense only (plain e5 cosine)", Weights(dense=1, coverage=0, lexical=0, field=0), False),
     Variant("dense + language correction", Weights(dense=1, coverage=0, lexical=0, field=0), True),
-    Variant("dense + lexical (naive fusion)", Weights(dense=1, coverage=0, lexical=0.3, field=0), False),
+    Variant("dense + BM25 (naive fusion)", Weights(dense=1, coverage=0, lexical=0.3, field=0), False),
+    Variant("corrected dense + BM25", Weights(dense=1, coverage=0, lexical=0.1, field=0), True),
     Variant("corrected dense + coverage", Weights(dense=1, coverage=1, lexical=0, field=0), True),
     SHIPPED,
 ]
@@ -67,7 +68,8 @@ def read_cases(path: Path | None) -> dict[str, set[str]]:
     return slices
 
 
-def _load(settings: Settings, opportunities: Path, capabilities: Path) -> Context:
+def load_lists(settings: Settings, opportunities: Path, capabilities: Path) -> Context:
+    """Import and embed both lists into the data dir of ``settings``."""
     context = Context(settings)
     for kind, path in (("opportunity", opportunities), ("capability", capabilities)):
         try:
@@ -92,22 +94,29 @@ def rankings(context: Context, variant: Variant, queries: list[str]) -> dict[str
     return out
 
 
+def measure(context: Context, qrels: dict[str, dict[str, int]], slices: dict[str, set[str]],
+            variants: list[Variant] | None = None) -> dict:
+    """Metrics per variant and slice of the judged opportunities."""
+    results = {}
+    for variant in variants or VARIANTS:
+        ranked = rankings(context, variant, sorted(qrels))
+        results[variant.name] = {
+            name: evaluate(ranked, {q: qrels[q] for q in ids if q in qrels}) for name, ids in slices.items()
+        }
+    return results
+
+
 def run_eval(settings: Settings, opportunities: Path, capabilities: Path, qrels_path: Path,
-             cases_path: Path | None = None, variants: list[Variant] | None = None) -> dict:
+             cases_path: Path | None = None) -> dict:
     qrels = read_qrels(qrels_path)
     slices = {"all": set(qrels), **read_cases(cases_path)}
     with tempfile.TemporaryDirectory(prefix="scenario-match-eval-") as tmp:
         scratch = settings.model_copy(update={"data_dir": Path(tmp), "database_url": None})
-        context = _load(scratch, opportunities, capabilities)
-        results = {}
-        for variant in variants or VARIANTS:
-            ranked = rankings(context, variant, sorted(qrels))
-            results[variant.name] = {
-                name: evaluate(ranked, {q: qrels[q] for q in ids if q in qrels})
-                for name, ids in slices.items()
-            }
-        context.engine.dispose()
-    return results
+        context = load_lists(scratch, opportunities, capabilities)
+        try:
+            return measure(context, qrels, slices)
+        finally:
+            context.engine.dispose()
 
 
 def format_table(results: dict) -> str:

@@ -152,3 +152,25 @@ def test_the_installed_entry_point(loaded: Path) -> None:
     out = subprocess.run([str(exe), "match", "--opportunity", "O-2", "--top", "1", "--json"],
                          capture_output=True, text=True, env=os.environ.copy(), timeout=300, check=True)
     assert json.loads(out.stdout)["matches"][0]["capability"] == "C-3"
+
+
+def test_eval_prints_the_three_rankings(data_dir: Path, tmp_path: Path) -> None:
+    opps, caps = lists(tmp_path)
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text("opportunity_id\tcapability_id\tgrade\nO-1\tC-2\t2\nO-2\tC-3\t2\nO-3\tC-4\t2\n", encoding="utf-8")
+    code, out, err = run("eval", "--opportunities", str(opps), "--capabilities", str(caps), "--qrels", str(qrels))
+    assert code == 0, err
+    for name in ("lexical only", "dense only", "hybrid (shipped)"):
+        assert name in out
+    result = run_json("eval", "--opportunities", str(opps), "--capabilities", str(caps), "--qrels", str(qrels))
+    assert result["hybrid (shipped)"]["all"]["queries"] == 3
+    assert 0 < result["hybrid (shipped)"]["all"]["mrr"] <= 1
+    assert not data_dir.exists()  # eval works in a scratch dir, never the user's data
+
+
+def test_eval_names_a_bad_qrels_file(data_dir: Path, tmp_path: Path) -> None:
+    opps, caps = lists(tmp_path)
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text("opp\tcap\n", encoding="utf-8")
+    code, _, err = run("eval", "--opportunities", str(opps), "--capabilities", str(caps), "--qrels", str(qrels))
+    assert code != 0 and "opportunity_id" in err

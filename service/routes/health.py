@@ -22,4 +22,4 @@ def health(context: ContextDep) -> dict:
             }
             for name, table in (("opportunities", Opportunity), ("capabilities", Capability))
         }
-    return {"status": "ok", "model": context.settings.model, **counts}
+    return {"status": "ok", "model": context.settings.model, "index_ready": context.matches_ready, **counts}
