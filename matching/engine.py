@@ -18,6 +18,7 @@ from matching.scoring import Parts, Weights, score_parts
 
 OPPORTUNITY = "opportunity"
 CAPABILITY = "capability"
+CLAUSE = "clause"
 
 
 @dataclass
@@ -85,24 +86,24 @@ class Matcher:
         self.correct_language = correct_language
         self.candidates = candidates
         self.sides = {OPPORTUNITY: _Side(dim), CAPABILITY: _Side(dim)}
-        self._doc_centering = LanguageCentering({}, np.zeros(dim, np.float32))
-        self._clause_centering = LanguageCentering({}, np.zeros(dim, np.float32))
+        identity = LanguageCentering({}, np.zeros(dim, np.float32))
+        self._centering = {OPPORTUNITY: identity, CAPABILITY: identity, CLAUSE: identity}
         self._lexical_rows: dict[int, np.ndarray] = {}
 
     # -- keeping in step with the caller's data -------------------------------------------
     def load(self, opportunities: Iterable[Entry], capabilities: Iterable[Entry]) -> None:
-        """Replace everything; fits the language correction on these vectors."""
+        """Replace everything; fits the language correction on these vectors, apart for each
+        kind of vector (opportunities, capabilities, requirements), whose prefixes and styles
+        differ."""
         opportunities, capabilities = list(opportunities), list(capabilities)
-        docs = opportunities + capabilities
-        if docs and self.correct_language:
-            self._doc_centering = LanguageCentering.fit(
-                np.stack([e.vector for e in docs]), [e.lang for e in docs]
-            )
-        clause_rows = [(c, e.lang) for e in opportunities if e.clauses is not None for c in e.clauses]
-        if clause_rows and self.correct_language:
-            self._clause_centering = LanguageCentering.fit(
-                np.stack([c for c, _ in clause_rows]), [lang for _, lang in clause_rows]
-            )
+        if self.correct_language:
+            clauses = [(c, e.lang) for e in opportunities if e.clauses is not None for c in e.clauses]
+            for role, rows in ((OPPORTUNITY, [(e.vector, e.lang) for e in opportunities]),
+                               (CAPABILITY, [(e.vector, e.lang) for e in capabilities]),
+                               (CLAUSE, clauses)):
+                if rows:
+                    self._centering[role] = LanguageCentering.fit(
+                        np.stack([v for v, _ in rows]), [lang for _, lang in rows])
         self.sides = {OPPORTUNITY: _Side(self.dim), CAPABILITY: _Side(self.dim)}
         for entry in opportunities:
             self.upsert(OPPORTUNITY, entry)
@@ -110,9 +111,9 @@ class Matcher:
             self.upsert(CAPABILITY, entry)
 
     def upsert(self, side: str, entry: Entry) -> None:
-        corrected = self._doc_centering.transform(entry.vector, [entry.lang])[0]
+        corrected = self.correct(side, entry.vector, entry.lang)
         if entry.clauses is not None and len(entry.clauses):
-            clauses = self._clause_centering.transform(entry.clauses, [entry.lang] * len(entry.clauses))
+            clauses = self._centering[CLAUSE].transform(entry.clauses, [entry.lang] * len(entry.clauses))
             entry = replace(entry, clauses=clauses)  # the caller's entry keeps its raw vectors
         self.sides[side].put(entry, corrected)
         self._lexical_rows.clear()
@@ -121,8 +122,9 @@ class Matcher:
         self.sides[side].drop(entry_id)
         self._lexical_rows.clear()
 
-    def correct_query(self, vector: np.ndarray, lang: str) -> np.ndarray:
-        return self._doc_centering.transform(vector, [lang])[0]
+    def correct(self, side: str, vector: np.ndarray, lang: str) -> np.ndarray:
+        """A raw vector made like ``side``'s (same prefix), corrected for its language."""
+        return self._centering[side].transform(vector, [lang])[0]
 
     # -- scoring ------------------------------------------------------------------------------
     def _lexical_row(self, opportunity_id: int) -> dict[int, float]:

@@ -48,7 +48,7 @@ def _import(kind: str, path: Path, as_json: bool, mapping: list[str]) -> None:
     try:
         with context.session() as session:
             report = import_file(session, kind, path, filename=path.name, mapping=_parse_mapping(mapping),
-                                 max_bytes=context.settings.max_import_bytes)
+                                 max_bytes=context.settings.max_import_bytes, progress=reporter("写入"))
     except ImportFileError as error:
         if as_json:
             typer.echo(json.dumps({"created": 0, "updated": 0, "rejected": [
@@ -89,15 +89,22 @@ def match(
     top: Annotated[int, typer.Option(min=1, max=1000, help="How many matches each.")] = 10,
     field: Annotated[Optional[str], typer.Option(help="Only entries of this 所属领域.")] = None,
     district: Annotated[Optional[str], typer.Option(help="Only entries in this 所在地区.")] = None,
+    status: Annotated[str, typer.Option(help="Statuses of proposed entries, comma-separated: "
+                                        "published, pending_review, draft.")] = "published",
     as_json: JsonFlag = False,
 ) -> None:
     """Best capabilities for an opportunity, or the reverse, with scores and reasons."""
     from service.match_report import run_match
+    from service.models import Status
 
     if sum([opportunity is not None, capability is not None, all_]) != 1:
         _fail("请给出且只给出 --opportunity ID、--capability ID 或 --all 之一", 2)
-    result, problem = run_match(_context(), opportunity=opportunity, capability=capability,
-                                all_=all_, top=top, field=field, district=district, as_json=as_json)
+    try:
+        statuses = tuple(Status(s.strip()) for s in status.split(","))
+    except ValueError:
+        _fail(f"--status 只能是 published、pending_review、draft、archived，收到的是 {status!r}", 2)
+    result, problem = run_match(_context(), opportunity=opportunity, capability=capability, all_=all_,
+                                top=top, field=field, district=district, statuses=statuses, as_json=as_json)
     if problem:
         _fail(problem)
     typer.echo(result)
@@ -168,9 +175,17 @@ def serve(
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
-def main() -> None:  # pragma: no cover
-    app(prog_name="scenario-match")
+def main() -> None:
+    """The entry point: a database problem is a message, never a traceback."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        app(prog_name="scenario-match")
+    except SQLAlchemyError as error:
+        typer.echo(f"错误：数据库操作失败（{type(error).__name__}）：{str(error).splitlines()[0]}", err=True)
+        typer.echo(f"请检查 SCENARIO_MATCH_DATABASE_URL / SCENARIO_MATCH_DATA_DIR 的设置。", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -20,8 +20,11 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Part:
-    """One text to embed: part 0 is the entry as a passage, parts 1.. its requirement clauses
-    (as queries: each asks for something a capability passage may answer)."""
+    """One text to embed: part 0 is the whole entry, parts 1.. an opportunity's requirements.
+
+    An opportunity and each of its requirements ask for something, so they are e5 queries; a
+    capability is the passage that may answer. Measured on the dev set against embedding
+    everything as passages: dense nDCG@10 0.871 against 0.860, the hybrid within noise."""
 
     entry_id: int
     part: int
@@ -40,7 +43,8 @@ def parts_of(kind: str, row: Opportunity | Capability) -> list[Part]:
     else:
         doc = entry_text(row.title, row.description)
         clauses = []
-    return [Part(row.id, 0, doc, False)] + [Part(row.id, i + 1, c, True) for i, c in enumerate(clauses)]
+    asks = kind == OPPORTUNITY
+    return [Part(row.id, 0, doc, asks)] + [Part(row.id, i + 1, c, True) for i, c in enumerate(clauses)]
 
 
 def sync(

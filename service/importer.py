@@ -3,6 +3,7 @@ reported with their spreadsheet row number, and nothing already stored is lost."
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,15 @@ def _check_id(row: ParsedRow) -> RowError | None:
     return None
 
 
-def write_rows(session: Session, kind: str, table: ParsedTable, *, status: Status) -> ImportReport:
+def write_rows(session: Session, kind: str, table: ParsedTable, *, status: Status,
+               progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Create or update one entry per parsed row, in one transaction."""
     model = TABLES[kind]
     report = ImportReport(rejected=list(table.errors))
     columns = set(model.model_fields) - {"id", "ext_id", "extra", "status", "created_at", "updated_at"}
-    for row in table.rows:
+    for done, row in enumerate(table.rows, 1):
+        if progress and (done % 500 == 0 or done == len(table.rows)):
+            progress(done, len(table.rows))
         error = _check_id(row)
         if error:
             report.rejected.append(error)
@@ -75,7 +79,8 @@ def write_rows(session: Session, kind: str, table: ParsedTable, *, status: Statu
 
 def import_file(session: Session, kind: str, source: Path | bytes, *, filename: str | None = None,
                 mapping: dict[str, str] | None = None, max_bytes: int,
-                status: Status = Status.published) -> ImportReport:
+                status: Status = Status.published,
+                progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Read and write one list file. Raises ImportFileError when nothing could be read."""
     table = read_table(source, kind=kind, filename=filename, mapping=mapping, max_bytes=max_bytes)
-    return write_rows(session, kind, table, status=status)
+    return write_rows(session, kind, table, status=status, progress=progress)

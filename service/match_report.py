@@ -5,6 +5,7 @@ import json
 
 from service.context import Context
 from service.matches import Filters, Proposal
+from service.models import Status
 
 CAP_KEY, OPP_KEY = "capability", "opportunity"
 
@@ -18,10 +19,11 @@ def _text(title: str, proposals: list[Proposal]) -> str:
 
 
 def run_match(context: Context, *, opportunity: str | None, capability: str | None, all_: bool,
-              top: int, field: str | None, district: str | None, as_json: bool) -> tuple[str, str | None]:
+              top: int, field: str | None, district: str | None, statuses: tuple[Status, ...],
+              as_json: bool) -> tuple[str, str | None]:
     """Returns (output, problem); a problem names what the user asked for that does not exist."""
     service = context.matches
-    filters = Filters(field=field, district=district)
+    filters = Filters(field=field, district=district, statuses=statuses)
     with context.session() as session:
         if opportunity is not None:
             if not service.has("opportunity", opportunity):

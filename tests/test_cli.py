@@ -174,3 +174,19 @@ def test_eval_names_a_bad_qrels_file(data_dir: Path, tmp_path: Path) -> None:
     qrels.write_text("opp\tcap\n", encoding="utf-8")
     code, _, err = run("eval", "--opportunities", str(opps), "--capabilities", str(caps), "--qrels", str(qrels))
     assert code != 0 and "opportunity_id" in err
+
+
+def test_filters_by_field_and_district(loaded: Path) -> None:
+    matches = run_json("match", "--opportunity", "O-1", "--field", "低空经济")["matches"]
+    assert {m["capability"] for m in matches} == {"C-1", "C-2"}
+    matches = run_json("match", "--opportunity", "O-1", "--district", "滨湖区")["matches"]
+    assert {m["capability"] for m in matches} == {"C-3", "C-4"}
+    code, _, err = run("match", "--opportunity", "O-1", "--status", "bogus")
+    assert code != 0 and "bogus" in err
+
+
+def test_a_broken_database_url_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    exe = Path(sys.executable).parent / "scenario-match"
+    env = {**os.environ, "SCENARIO_MATCH_DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/x.db"}
+    out = subprocess.run([str(exe), "match", "--all"], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 1 and "数据库" in out.stderr and "Traceback" not in out.stderr
