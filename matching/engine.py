@@ -206,6 +206,24 @@ class Matcher:
         scored = [m for opp_id in opps for m in self.pairs(opp_id, [capability_id])]
         return sorted(scored, key=lambda m: -m.score)[:k]
 
+    def search(self, side: str, vector: np.ndarray, tokens: list[str], k: int = 10,
+               allowed: set[int] | None = None, lexical_weight: float | None = None) -> list[tuple[int, float]]:
+        """Free text against one list: corrected cosine plus scaled BM25, best first.
+
+        ``vector`` is already corrected (see ``correct``)."""
+        target = self.sides[side]
+        found = self._candidates(side, vector, tokens, allowed)
+        if not found:
+            return []
+        ids, lexical = target.lexical()
+        row = lexical.scores(tokens)
+        top = float(row.max()) if len(row) else 0.0
+        lex = dict(zip(ids, (row / top if top > 0 else row).tolist()))
+        weight = self.weights.lexical if lexical_weight is None else lexical_weight
+        dense = np.stack([target.corrected[i] for i in found]) @ vector
+        scored = [(i, float(d) + weight * lex.get(i, 0.0)) for i, d in zip(found, dense)]
+        return sorted(scored, key=lambda pair: -pair[1])[:k]
+
     def score_matrix(self, opportunity_ids: list[int], capability_ids: list[int]) -> np.ndarray:
         """Fused scores of every pair (rows: opportunities), for pairing and evaluation."""
         out = np.zeros((len(opportunity_ids), len(capability_ids)), np.float32)

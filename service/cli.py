@@ -128,6 +128,24 @@ def review(
     typer.echo(f"{opportunity} ↔ {capability}: {mark}")
 
 
+@app.command("create-organiser")
+def create_organiser(
+    username: Annotated[str, typer.Option(prompt="用户名", help="The organiser's sign-in name.")],
+    password: Annotated[str, typer.Option(prompt="密码", hide_input=True, confirmation_prompt="再次输入密码",
+                                          help="At least 10 characters; prompted for when omitted.")],
+) -> None:
+    """Create an organiser account (the first one is made this way; there is no default)."""
+    from service.auth import AuthError, create_account
+
+    context = _context()
+    with context.session() as session:
+        try:
+            account = create_account(session, username=username, password=password)
+        except AuthError as error:
+            _fail(str(error))
+    typer.echo(f"已创建组织方账号：{account.username}")
+
+
 @app.command()
 def seed(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when both lists are empty.")] = False,

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any
 
+import threading
+
 import numpy as np
 from sqlmodel import Session, select
 
@@ -39,11 +41,15 @@ class Proposal:
                 "review": self.review, "detail": self.detail}
 
 
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def reasons(match: Match, field_name: str | None, cross_language: bool) -> list[str]:
     """Why a pair is proposed, in the organiser's words."""
     out = []
     if match.requirements:
-        covered = "；".join(match.covered[:3])
+        covered = "；".join(_short(c) for c in match.covered[:3])
         out.append(f"需求覆盖 {len(match.covered)}/{match.requirements}" + (f"：{covered}" if covered else ""))
     if match.shared_terms:
         out.append("共同关键词：" + "、".join(match.shared_terms))
@@ -71,6 +77,8 @@ class MatchService:
 
     def __post_init__(self) -> None:
         self.matcher = Matcher(self.dim, weights=self.weights, correct_language=self.correct_language)
+        # web requests read while imports and edits write: one writer or reader at a time
+        self.lock = threading.RLock()
         self.rows: dict[str, dict[int, _Row]] = {OPPORTUNITY: {}, CAPABILITY: {}}
         self.by_ext: dict[str, dict[str, int]] = {OPPORTUNITY: {}, CAPABILITY: {}}
 
@@ -97,12 +105,17 @@ class MatchService:
 
     def rebuild(self, session: Session) -> None:
         """Everything from stored vectors (nothing is encoded here)."""
-        self.rows = {OPPORTUNITY: {}, CAPABILITY: {}}
-        self.by_ext = {OPPORTUNITY: {}, CAPABILITY: {}}
-        self.matcher.load(self._entries(session, OPPORTUNITY), self._entries(session, CAPABILITY))
+        with self.lock:
+            self.rows = {OPPORTUNITY: {}, CAPABILITY: {}}
+            self.by_ext = {OPPORTUNITY: {}, CAPABILITY: {}}
+            self.matcher.load(self._entries(session, OPPORTUNITY), self._entries(session, CAPABILITY))
 
     def refresh(self, session: Session, kind: str, ids: list[int]) -> None:
         """Bring these entries (changed, added, archived or deleted) into the matcher."""
+        with self.lock:
+            self._refresh(session, kind, ids)
+
+    def _refresh(self, session: Session, kind: str, ids: list[int]) -> None:
         for entry_id in ids:
             self.matcher.remove(kind, entry_id)
             old = self.rows[kind].pop(entry_id, None)
@@ -147,8 +160,27 @@ class MatchService:
         out.sort(key=lambda p: (p.review != ReviewMark.confirmed.value, -p.score))
         return out[:k]
 
+    def search(self, kind: str, vector: np.ndarray, text: str, k: int = 10,
+               filters: Filters | None = None, made_as: str = OPPORTUNITY) -> list[tuple[str, float]]:
+        """Text encoded like ``made_as`` entries (an opportunity's query, or a capability's
+        passage) against one list: (list id, score), best first."""
+        with self.lock:
+            corrected = self.matcher.correct(made_as, vector, detect(text))
+            found = self.matcher.search(kind, corrected, tokenize(text), k, self._allowed(kind, filters or Filters()))
+            return [(self.rows[kind][i].ext_id, score) for i, score in found]
+
     def for_opportunity(self, session: Session, ext_id: str, k: int = 10, filters: Filters | None = None,
                         include_excluded: bool = False) -> list[Proposal]:
+        with self.lock:
+            return self._for_opportunity(session, ext_id, k, filters, include_excluded)
+
+    def for_capability(self, session: Session, ext_id: str, k: int = 10, filters: Filters | None = None,
+                       include_excluded: bool = False) -> list[Proposal]:
+        with self.lock:
+            return self._for_capability(session, ext_id, k, filters, include_excluded)
+
+    def _for_opportunity(self, session: Session, ext_id: str, k: int, filters: Filters | None,
+                         include_excluded: bool) -> list[Proposal]:
         opp_id = self.by_ext[OPPORTUNITY][ext_id]
         allowed = self._allowed(CAPABILITY, filters or Filters())
         confirmed = _confirmed(session, opportunity_id=opp_id)
@@ -156,8 +188,8 @@ class MatchService:
         matches += [m for m in self.matcher.pairs(opp_id, confirmed) if m.capability not in {x.capability for x in matches}]
         return self._proposals(session, matches, CAPABILITY, k, include_excluded)
 
-    def for_capability(self, session: Session, ext_id: str, k: int = 10, filters: Filters | None = None,
-                       include_excluded: bool = False) -> list[Proposal]:
+    def _for_capability(self, session: Session, ext_id: str, k: int, filters: Filters | None,
+                        include_excluded: bool) -> list[Proposal]:
         cap_id = self.by_ext[CAPABILITY][ext_id]
         allowed = self._allowed(OPPORTUNITY, filters or Filters())
         matches = self.matcher.for_capability(cap_id, k + _excluded_count(session, capability_id=cap_id), allowed)

@@ -58,6 +58,25 @@ class Capability(EntryBase, table=True):
     status: Status = Field(default=Status.published, index=True, sa_type=String(20))
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # a firm's submission: the hash of its private link's token, and the reviewer's reason when
+    # it was sent back (status draft)
+    token_hash: str | None = Field(default=None, index=True, max_length=64)
+    review_note: str | None = Field(default=None, max_length=1000)
+
+
+class Role(str, Enum):
+    organiser = "organiser"
+
+
+class Account(SQLModel, table=True):
+    """A person who signs in. Passwords are stored as argon2 hashes only."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, unique=True, max_length=100)
+    password_hash: str = Field(max_length=300)
+    role: Role = Field(default=Role.organiser, sa_type=String(20))
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Embedding(SQLModel, table=True):

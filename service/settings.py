@@ -1,6 +1,7 @@
 """All configuration, from environment variables prefixed ``SCENARIO_MATCH_``."""
 from __future__ import annotations
 
+import secrets
 from functools import cached_property
 from pathlib import Path
 
@@ -24,12 +25,26 @@ class Settings(BaseSettings):
     )
     device: str | None = Field(None, description="Torch device for sentence-transformers models.")
     max_import_mb: float = Field(20.0, gt=0, description="Largest list file accepted for import.")
+    secret_key: str | None = Field(
+        None, description="Signs session cookies; default: a random key kept in data_dir/secret_key."
+    )
     host: str = Field("127.0.0.1", description="Address `serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on.")
 
     @cached_property
     def url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'scenario-match.db'}"
+
+    def session_secret(self) -> str:
+        """The configured key, or one made once per data dir and kept there (mode 600)."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @property
     def max_import_bytes(self) -> int:

@@ -632,3 +632,20 @@ def _as_date(value: str) -> date | str:
         return date.fromisoformat(value)
     except ValueError:
         return value
+
+
+def validate_fields(kind: str, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Form input checked by the same rules as an imported row: (clean values, errors by key).
+
+    Every column of the kind gets a clean value (None when empty); messages are in Chinese.
+    """
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for col in columns(kind):
+        raw = values.get(col.key)
+        text = _clean(str(raw)) if raw is not None else ""
+        try:
+            clean[col.key] = _convert(col, text, text)
+        except _CellError as exc:
+            errors[col.key] = str(exc)
+    return clean, errors
