@@ -101,3 +101,85 @@ class PairReview(SQLModel, table=True):
     mark: ReviewMark = Field(sa_type=String(20))
     note: str | None = Field(default=None, max_length=1000)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EventStatus(str, Enum):
+    draft = "draft"  # 草稿：可调整、可重新生成
+    published = "published"  # 已发布：只做替补与结果记录
+
+
+class MeetingStatus(str, Enum):
+    planned = "planned"
+    held = "held"  # 已对接
+    no_show = "no_show"  # 未到场
+    withdrawn = "withdrawn"  # 退出
+
+
+class Outcome(str, Enum):
+    intent = "intent"  # 意向
+    signed = "signed"  # 签约
+
+
+class Event(SQLModel, table=True):
+    """A 供需对接活动: its rules and its time grid."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    date: str | None = Field(default=None, max_length=10)
+    venue: str | None = Field(default=None, max_length=200)
+    start_time: str = Field(default="09:00", max_length=5)
+    meeting_minutes: int = 20
+    break_minutes: int = 5
+    slots: int = 8
+    tables: int = 20
+    per_opportunity: int = 3
+    max_per_supplier: int = 4
+    min_score: float | None = None
+    fair: bool = False
+    status: EventStatus = Field(default=EventStatus.draft, sa_type=String(20))
+    problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EventOpportunity(SQLModel, table=True):
+    """A scenario taking part; its owner keeps one table."""
+
+    event_id: int = Field(foreign_key="event.id", primary_key=True, ondelete="CASCADE")
+    opportunity_id: int = Field(foreign_key="opportunity.id", primary_key=True, ondelete="CASCADE")
+    table_no: int | None = None
+    unavailable: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class EventSupplier(SQLModel, table=True):
+    """A capability's availability for one event (slots it cannot attend)."""
+
+    event_id: int = Field(foreign_key="event.id", primary_key=True, ondelete="CASCADE")
+    capability_id: int = Field(foreign_key="capability.id", primary_key=True, ondelete="CASCADE")
+    unavailable: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Meeting(SQLModel, table=True):
+    """One pairing of the event's list (对接名单), placed in a slot at the scenario's table."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True, ondelete="CASCADE")
+    opportunity_id: int = Field(foreign_key="opportunity.id", ondelete="CASCADE")
+    capability_id: int = Field(foreign_key="capability.id", ondelete="CASCADE")
+    score: float = 0.0
+    slot: int | None = None
+    table_no: int | None = None
+    locked: bool = False
+    status: MeetingStatus = Field(default=MeetingStatus.planned, sa_type=String(20))
+    outcome: Outcome | None = Field(default=None, sa_type=String(20))
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class Standby(SQLModel, table=True):
+    """A ranked reserve supplier (候补) for a scenario of an event."""
+
+    event_id: int = Field(foreign_key="event.id", primary_key=True, ondelete="CASCADE")
+    opportunity_id: int = Field(foreign_key="opportunity.id", primary_key=True, ondelete="CASCADE")
+    capability_id: int = Field(foreign_key="capability.id", primary_key=True, ondelete="CASCADE")
+    rank: int = 0
+    score: float = 0.0
