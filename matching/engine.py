@@ -80,8 +80,9 @@ class Matcher:
     """Ranks capabilities for an opportunity and the reverse, with the parts of each score."""
 
     def __init__(self, dim: int, *, weights: Weights | None = None, candidates: int = 200,
-                 correct_language: bool = True):
+                 correct_language: bool = True, priors: dict[str, dict[str, np.ndarray]] | None = None):
         self.dim = dim
+        self.priors = priors or {}
         self.weights = weights or Weights()
         self.correct_language = correct_language
         self.candidates = candidates
@@ -101,9 +102,10 @@ class Matcher:
             for role, rows in ((OPPORTUNITY, [(e.vector, e.lang) for e in opportunities]),
                                (CAPABILITY, [(e.vector, e.lang) for e in capabilities]),
                                (CLAUSE, clauses)):
-                if rows:
+                if rows or role in self.priors:
+                    vectors = np.stack([v for v, _ in rows]) if rows else np.zeros((0, self.dim), np.float32)
                     self._centering[role] = LanguageCentering.fit(
-                        np.stack([v for v, _ in rows]), [lang for _, lang in rows])
+                        vectors, [lang for _, lang in rows], self.priors.get(role))
         self.sides = {OPPORTUNITY: _Side(self.dim), CAPABILITY: _Side(self.dim)}
         for entry in opportunities:
             self.upsert(OPPORTUNITY, entry)

@@ -46,17 +46,23 @@ class LanguageCentering:
         self.fallback = fallback
 
     @classmethod
-    def fit(cls, vectors: np.ndarray, langs: list[str]) -> LanguageCentering:
+    def fit(cls, vectors: np.ndarray, langs: list[str],
+            prior: dict[str, np.ndarray] | None = None) -> LanguageCentering:
+        """Means of these vectors per language; ``prior`` (means measured once for the model on
+        a larger corpus) stands in for a language with too few vectors, and for all of them
+        when the corpus is small."""
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+        prior = {lang: np.asarray(v, np.float32) for lang, v in (prior or {}).items()}
         if len(vectors) < MIN_TOTAL:
-            return cls({}, np.zeros(vectors.shape[1], np.float32))
+            fallback = prior.get("zh", np.zeros(vectors.shape[1], np.float32))
+            return cls(prior, fallback)
         lang_array = np.asarray(langs)
         means = {
             lang: vectors[lang_array == lang].mean(axis=0)
             for lang in set(langs)
             if (lang_array == lang).sum() >= MIN_SAMPLES
         }
-        return cls(means, vectors.mean(axis=0))
+        return cls({**prior, **means}, vectors.mean(axis=0))
 
     def transform(self, vectors: np.ndarray, langs: list[str]) -> np.ndarray:
         vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float32))

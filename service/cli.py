@@ -14,6 +14,8 @@ app = typer.Typer(help="场景供需对接 scenario-match: import the two lists,
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 import_app = typer.Typer(help="Import a 场景机会清单 or 场景能力清单 (CSV or .xlsx).", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+event_app = typer.Typer(help="供需对接活动: plan a matchmaking event.", no_args_is_help=True)
+app.add_typer(event_app, name="event")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -126,6 +128,31 @@ def review(
     if problem:
         _fail(problem)
     typer.echo(f"{opportunity} ↔ {capability}: {mark}")
+
+
+@event_app.command("plan")
+def event_plan(
+    name: Annotated[str, typer.Option(help="The event's name.")],
+    opportunities: Annotated[str, typer.Option(help="all, or list ids separated by commas.")] = "all",
+    per_opportunity: Annotated[int, typer.Option(min=1, max=50, help="Suppliers each scenario meets.")] = 3,
+    max_per_supplier: Annotated[int, typer.Option(min=1, max=50, help="Most meetings one supplier has.")] = 4,
+    slots: Annotated[int, typer.Option(min=1, max=200, help="Time slots.")] = 8,
+    tables: Annotated[int, typer.Option(min=1, max=2000, help="Tables.")] = 20,
+    min_score: Annotated[Optional[float], typer.Option(help="Pairs scoring below are not proposed.")] = None,
+    fair: Annotated[bool, typer.Option("--fair", help="Raise the worst-served scenario first.")] = False,
+    out: Annotated[Optional[Path], typer.Option(help="Also write the workbook (.xlsx).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Pair scenarios with suppliers (optimal, not greedy) and schedule the meetings."""
+    from service.event_plan_cli import run_event_plan
+
+    output, problem = run_event_plan(_context(), name=name, opportunities=opportunities,
+                                     per_opportunity=per_opportunity, max_per_supplier=max_per_supplier,
+                                     slots=slots, tables=tables, min_score=min_score, fair=fair, out=out,
+                                     as_json=as_json)
+    if problem:
+        _fail(problem)
+    typer.echo(output)
 
 
 @app.command("create-organiser")

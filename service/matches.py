@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from matching.engine import CAPABILITY, OPPORTUNITY, Entry, Match, Matcher
 from matching.language import detect
 from matching.lexical import tokenize
+from matching.priors import load_priors
 from matching.scoring import Weights
 from service import embeddings
 from service.embeddings import TABLES, parts_of
@@ -76,7 +77,9 @@ class MatchService:
     correct_language: bool = True
 
     def __post_init__(self) -> None:
-        self.matcher = Matcher(self.dim, weights=self.weights, correct_language=self.correct_language)
+        priors = load_priors(self.model) if self.correct_language else None
+        self.matcher = Matcher(self.dim, weights=self.weights, correct_language=self.correct_language,
+                               priors=priors)
         # web requests read while imports and edits write: one writer or reader at a time
         self.lock = threading.RLock()
         self.rows: dict[str, dict[int, _Row]] = {OPPORTUNITY: {}, CAPABILITY: {}}
@@ -159,6 +162,20 @@ class MatchService:
         # a confirmed pair stays on the list whatever its score
         out.sort(key=lambda p: (p.review != ReviewMark.confirmed.value, -p.score))
         return out[:k]
+
+    def score_matrix(self, opportunities: list[str], capabilities: list[str]) -> np.ndarray:
+        """Fused scores (rows: opportunities) by list ids; -inf for an entry not in the matcher."""
+        with self.lock:
+            opp_ids = [self.by_ext[OPPORTUNITY].get(e) for e in opportunities]
+            cap_ids = [self.by_ext[CAPABILITY].get(e) for e in capabilities]
+            known_o = [i for i in opp_ids if i is not None]
+            known_c = [i for i in cap_ids if i is not None]
+            inner = self.matcher.score_matrix(known_o, known_c)
+            out = np.full((len(opp_ids), len(cap_ids)), -np.inf, np.float32)
+            rows = [r for r, i in enumerate(opp_ids) if i is not None]
+            cols = [c for c, i in enumerate(cap_ids) if i is not None]
+            out[np.ix_(rows, cols)] = inner
+            return out
 
     def search(self, kind: str, vector: np.ndarray, text: str, k: int = 10,
                filters: Filters | None = None, made_as: str = OPPORTUNITY) -> list[tuple[str, float]]:

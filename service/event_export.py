@@ -1,0 +1,112 @@
+"""An event's workbook: the master pairing list, the agenda grid, standby lists and what could
+not be met; and its CSV for other systems."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+from typing import IO
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlmodel import Session, select
+
+from service.events import Plan
+from service.models import Capability, Event, Opportunity
+
+MEETING_STATUS = {"planned": "待对接", "held": "已对接", "no_show": "未到场", "withdrawn": "已退出"}
+
+
+def slot_time(event: Event, slot: int) -> str:
+    """「09:00–09:20」 for a 0-based slot."""
+    start = datetime.strptime(event.start_time or "09:00", "%H:%M")
+    begin = start + timedelta(minutes=slot * (event.meeting_minutes + event.break_minutes))
+    end = begin + timedelta(minutes=event.meeting_minutes)
+    return f"{begin:%H:%M}–{end:%H:%M}"
+
+
+def _names(session: Session) -> tuple[dict[str, Opportunity], dict[str, Capability]]:
+    return ({o.ext_id: o for o in session.exec(select(Opportunity)).all()},
+            {c.ext_id: c for c in session.exec(select(Capability)).all()})
+
+
+def master_rows(session: Session, plan: Plan) -> list[list]:
+    opps, caps = _names(session)
+    rows = []
+    for m in sorted(plan.meetings, key=lambda m: (m["opportunity"], m["slot"] if m["slot"] is not None else 999)):
+        o, c = opps[m["opportunity"]], caps[m["capability"]]
+        placed = m["slot"] is not None
+        rows.append([o.ext_id, o.title, o.organization, m["table"] + 1 if placed else "未排入",
+                     m["slot"] + 1 if placed else "未排入", slot_time(plan.event, m["slot"]) if placed else "",
+                     c.ext_id, c.title, c.organization, round(m["score"], 3),
+                     MEETING_STATUS.get(m["status"], m["status"])])
+    return rows
+
+
+MASTER_HEADER = ["场景编号", "场景名称", "发布单位", "桌号", "时段", "时间", "能力编号", "能力名称", "供给单位",
+                 "匹配分", "状态"]
+
+
+def write_workbook(session: Session, plan: Plan, target: str | IO[bytes]) -> None:
+    opps, caps = _names(session)
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "对接名单"
+    sheet.append([f"{plan.event.name} 对接名单"])
+    sheet.append(MASTER_HEADER)
+    for row in master_rows(session, plan):
+        sheet.append(row)
+    _bold(sheet, 2)
+    _grid(book, plan, opps, caps)
+    standby = book.create_sheet("候补名单")
+    standby.append(["场景编号", "场景名称", "候补顺位", "能力编号", "能力名称", "供给单位"])
+    for opp, ranked in sorted(plan.standby.items()):
+        for rank, cap in enumerate(ranked, 1):
+            standby.append([opp, opps[opp].title, rank, cap, caps[cap].title, caps[cap].organization])
+    _bold(standby, 1)
+    unmet = book.create_sheet("未满足与问题")
+    unmet.append(["场景编号", "原因"])
+    for item in plan.unmet:
+        unmet.append([item["opportunity"], item["reason"]])
+    for problem in plan.problems:
+        unmet.append(["", problem])
+    _bold(unmet, 1)
+    book.save(target)
+
+
+def _grid(book: Workbook, plan: Plan, opps, caps) -> None:
+    """Slots down, tables across: who meets whom where."""
+    sheet = book.create_sheet("日程表")
+    tables = sorted({m["table"] for m in plan.meetings if m["table"] is not None})
+    owner = {m["table"]: m["opportunity"] for m in plan.meetings if m["table"] is not None}
+    sheet.append(["时段", "时间"] + [f"{t + 1} 号桌\n{owner[t]} {opps[owner[t]].title}" for t in tables])
+    slots = sorted({m["slot"] for m in plan.meetings if m["slot"] is not None})
+    at = {(m["slot"], m["table"]): m["capability"] for m in plan.meetings if m["slot"] is not None}
+    for s in slots:
+        cells = [f"{caps[at[(s, t)]].title}\n{caps[at[(s, t)]].organization}" if (s, t) in at else ""
+                 for t in tables]
+        sheet.append([s + 1, slot_time(plan.event, s)] + cells)
+    for row in sheet.iter_rows():
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    _bold(sheet, 1)
+
+
+def _bold(sheet, row: int) -> None:
+    for cell in sheet[row]:
+        cell.font = Font(bold=True)
+
+
+def write_csv(session: Session, plan: Plan, handle: IO[str]) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(["opportunity_id", "capability_id", "score", "slot", "table", "start", "status"])
+    for m in plan.meetings:
+        writer.writerow([m["opportunity"], m["capability"], m["score"],
+                         "" if m["slot"] is None else m["slot"] + 1, "" if m["table"] is None else m["table"] + 1,
+                         "" if m["slot"] is None else slot_time(plan.event, m["slot"])[:5], m["status"]])
+
+
+def csv_text(session: Session, plan: Plan) -> str:
+    buffer = io.StringIO()
+    write_csv(session, plan, buffer)
+    return buffer.getvalue()
