@@ -21,8 +21,13 @@ Priorities, in order; each is decided only among the solutions best on the ones 
    weak candidates; their raw total is the same in every solution, so the raw minimum
    would be fixed by them and fairness would do nothing for anyone else. A share asks the
    question the solver can answer: whom did the competition for suppliers hurt most?
-   Solved exactly with CP-SAT (scores in integer thousandths) from the flow's solution;
-   if the time limit stops it, the best solution found is kept and ``status`` says so.
+   Max-min allocation is NP-hard (it contains the Santa Claus problem), so: a local search
+   raises the worst-served scenario from the flow's solution in a fraction of a second;
+   every pair that cannot reach that level is dropped (usually most of them); CP-SAT then
+   proves the max-min and, at that level, maximises the total (scores in integer
+   thousandths; exact, not rounded, in the share). If the time limit stops it, or more than
+   ``FAIR_MAX_ARCS`` pairs remain, the best solution found is kept and ``status`` is
+   "feasible". Small cases and 150 × 300 events solve to "optimal" in seconds.
 
 Large matrices are sparsified: each scenario keeps only its ``top_k`` best allowed
 suppliers as candidates (by default every allowed pair up to ``DENSE_LIMIT`` cells, above
@@ -30,10 +35,14 @@ that ``max(50, 10 × demand)``). A scenario left short is then widened to every 
 supplier and the flow solved again, so a shortfall is never an artefact of the cut and its
 reason is true; the total score is then optimal over the candidates, not proven over all.
 """
+
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
@@ -49,6 +58,7 @@ DENSE_LIMIT = 2_000_000  # score cells up to which every allowed pair is a candi
 FLOW_RESOLUTION = 1_000_000  # the largest score becomes this many cost units in the flow
 FAIR_SCALE = 1000  # CP-SAT works in integer thousandths of a score
 CHUNK_CELLS = 4_000_000  # score cells handled at once, to bound temporary memory
+FAIR_MAX_ARCS = 30_000  # above this many arcs the fair CP-SAT model is not even built
 NAMED = 5  # suppliers named in one reason before "等 N 个"
 
 
@@ -144,19 +154,34 @@ def _checked_pairs(pairs: Iterable[Pair], shape: tuple[int, int], name: str) -> 
     return out
 
 
-def _prepare(scores: np.ndarray, *, demand: int | Iterable[int], capacity: int | Iterable[int],
-             min_score: float, confirmed: Iterable[Pair], excluded: PairRule,
-             conflicts: PairRule) -> _Problem:
+def _prepare(
+    scores: np.ndarray,
+    *,
+    demand: int | Iterable[int],
+    capacity: int | Iterable[int],
+    min_score: float,
+    confirmed: Iterable[Pair],
+    excluded: PairRule,
+    conflicts: PairRule,
+) -> _Problem:
     scores = np.asarray(scores)
     if scores.ndim != 2:
         raise ValueError(f"scores must be a matrix, got shape {scores.shape}")
     if not np.issubdtype(scores.dtype, np.floating):
         scores = scores.astype(np.float64)
     n, m = scores.shape
-    problem = _Problem(scores, float(min_score), _per_row(demand, n, "demand"),
-                       _per_row(capacity, m, "capacity"), _pair_mask(excluded, (n, m), "excluded"),
-                       _pair_mask(conflicts, (n, m), "conflicts"), [], [],
-                       np.zeros(n, np.int64), np.zeros(m, np.int64))
+    problem = _Problem(
+        scores,
+        float(min_score),
+        _per_row(demand, n, "demand"),
+        _per_row(capacity, m, "capacity"),
+        _pair_mask(excluded, (n, m), "excluded"),
+        _pair_mask(conflicts, (n, m), "conflicts"),
+        [],
+        [],
+        np.zeros(n, np.int64),
+        np.zeros(m, np.int64),
+    )
     _take_confirmed(problem, list(dict.fromkeys(_checked_pairs(confirmed, (n, m), "confirmed"))))
     return problem
 
@@ -189,7 +214,6 @@ class _Candidates:
 
     def __init__(self, p: _Problem, top_k: int | None):
         self.p = p
-        self.top_k = top_k
         self.cols: list[np.ndarray] = [np.zeros(0, np.int64)] * p.n
         self.full = np.zeros(p.n, bool)
         self.confirmed_cols: dict[int, list[int]] = {}
@@ -200,15 +224,17 @@ class _Candidates:
 
     def _fill(self, rows: slice | np.ndarray, ids: np.ndarray, k: int | None) -> None:
         block, above, excluded, conflicts = self.p.block(rows)
-        masked = np.where(above & ~excluded & ~conflicts, block, -np.inf)
+        full = self.p.left_capacity == 0  # of no use to anyone: not a candidate
+        masked = np.where(above & ~excluded & ~conflicts & ~full, block, -np.inf)
         for r, i in enumerate(ids):
             masked[r, self.confirmed_cols.get(int(i), [])] = -np.inf
         if k is None or k >= self.p.m:
             order = np.argsort(-masked, axis=1, kind="stable")
         else:
             top = np.argpartition(-masked, k - 1, axis=1)[:, :k]
-            order = np.take_along_axis(top, np.argsort(
-                -np.take_along_axis(masked, top, 1), axis=1, kind="stable"), 1)
+            order = np.take_along_axis(
+                top, np.argsort(-np.take_along_axis(masked, top, 1), axis=1, kind="stable"), 1
+            )
         for r, i in enumerate(ids):
             cols = order[r]
             self.cols[i] = cols[np.isfinite(masked[r, cols])]
@@ -220,7 +246,7 @@ class _Candidates:
         ids = np.sort(np.asarray(scenarios, np.int64))
         step = max(1, CHUNK_CELLS // max(self.p.m, 1))
         for start in range(0, len(ids), step):
-            self._fill(ids[start:start + step], ids[start:start + step], None)
+            self._fill(ids[start : start + step], ids[start : start + step], None)
 
     def arcs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows, cols, scores), each scenario's arcs together and best first."""
@@ -238,8 +264,9 @@ def _auto_top_k(p: _Problem, top_k: int | None) -> int | None:
 
 
 # -- solvers ----------------------------------------------------------------------------------
-def _max_flow_min_cost(p: _Problem, rows: np.ndarray, cols: np.ndarray,
-                       scores: np.ndarray) -> np.ndarray:
+def _max_flow_min_cost(
+    p: _Problem, rows: np.ndarray, cols: np.ndarray, scores: np.ndarray
+) -> np.ndarray:
     """Which arcs carry flow: most meetings, then the highest total score."""
     n, m = p.n, p.m
     source, sink = n + m, n + m + 1
@@ -250,7 +277,8 @@ def _max_flow_min_cost(p: _Problem, rows: np.ndarray, cols: np.ndarray,
         np.concatenate([np.full(n, source), rows, n + np.arange(m)]).astype(np.int32),
         np.concatenate([np.arange(n), n + cols, np.full(m, sink)]).astype(np.int32),
         np.concatenate([p.left_demand, np.ones(len(rows), np.int64), p.left_capacity]),
-        np.concatenate([np.zeros(n, np.int64), costs, np.zeros(m, np.int64)]))
+        np.concatenate([np.zeros(n, np.int64), costs, np.zeros(m, np.int64)]),
+    )
     supply = int(p.left_demand.sum())
     flow.set_node_supply(source, supply)
     flow.set_node_supply(sink, -supply)
@@ -282,8 +310,9 @@ def _confirmed_weights(p: _Problem, floor: float) -> np.ndarray:
     return np.array([p.scores[i, j] for i, j in p.confirmed], np.float64) - floor
 
 
-def _bests(p: _Problem, rows: np.ndarray, weights: np.ndarray,
-           confirmed_weights: np.ndarray) -> np.ndarray:
+def _bests(
+    p: _Problem, rows: np.ndarray, weights: np.ndarray, confirmed_weights: np.ndarray
+) -> np.ndarray:
     """Each scenario's own best: its confirmed pairs and its top remaining-demand arcs."""
     best = np.zeros(p.n, weights.dtype)
     np.add.at(best, [i for i, _ in p.confirmed], confirmed_weights)
@@ -293,61 +322,238 @@ def _bests(p: _Problem, rows: np.ndarray, weights: np.ndarray,
     return best
 
 
-def _solve_fair(p: _Problem, rows: np.ndarray, cols: np.ndarray, scores: np.ndarray,
-                start: np.ndarray, time_limit: float) -> tuple[np.ndarray, str]:
-    """Max-min share, then max total, among maximum-cardinality solutions (CP-SAT), from the
-    flow's solution ``start``."""
-    floor = _floor(p, scores)
-    w = np.rint((scores - floor) * FAIR_SCALE).astype(np.int64)
-    cw = np.rint(_confirmed_weights(p, floor) * FAIR_SCALE).astype(np.int64)
-    best = _bests(p, rows, w, cw)
-    fixed = np.zeros(p.n, np.int64)
-    np.add.at(fixed, [i for i, _ in p.confirmed], cw)
-    model = cp_model.CpModel()
-    x = [model.new_bool_var(f"x{a}") for a in range(len(rows))]
-    by_row = _group(rows, p.n)
-    for i, arcs in enumerate(by_row):
-        if len(arcs) > p.left_demand[i]:
-            model.add(cp_model.LinearExpr.sum([x[a] for a in arcs]) <= int(p.left_demand[i]))
-    for j, arcs in enumerate(_group(cols, p.m)):
-        if len(arcs) > p.left_capacity[j]:
-            model.add(cp_model.LinearExpr.sum([x[a] for a in arcs]) <= int(p.left_capacity[j]))
-    model.add(cp_model.LinearExpr.sum(x) == int(start.sum()))
-    # share_i >= t / D, with D above (largest best)^2 so that two different shares never fall
-    # in one step of t: the max-min is exact, not rounded
-    scale = int(best.max(initial=0)) ** 2 + 1
-    t = model.new_int_var(0, scale, "t")
-    for i in np.flatnonzero(best > 0):
-        arcs = by_row[i]
-        total = cp_model.LinearExpr.weighted_sum([x[a] for a in arcs], w[arcs].tolist())
-        model.add(scale * (total + int(fixed[i])) >= int(best[i]) * t)
-    solver = _solver(time_limit)
-    model.add_hint(t, _level(p, rows, start, w, fixed, best, scale))
-    fairest, proven = _run(model, solver, x, start, objective=t)
+@dataclass
+class _IntShares:
+    """The fair solve's integers: arc weights and each scenario's confirmed and best totals in
+    thousandths of a score. A share is t / ``scale`` with ``scale`` above (largest best)², so
+    two different shares never fall in one step of t and the max-min is exact, not rounded."""
+
+    w: np.ndarray
+    fine: np.ndarray  # the same weights in millionths, for the total: ties broken finer
+    fixed: np.ndarray
+    best: np.ndarray
+    scale: int
+
+    @classmethod
+    def of(cls, p: _Problem, rows: np.ndarray, scores: np.ndarray) -> _IntShares:
+        floor = _floor(p, scores)
+        w = np.rint((scores - floor) * FAIR_SCALE).astype(np.int64)
+        confirmed = np.rint(_confirmed_weights(p, floor) * FAIR_SCALE).astype(np.int64)
+        fixed = np.zeros(p.n, np.int64)
+        np.add.at(fixed, [i for i, _ in p.confirmed], confirmed)
+        best = _bests(p, rows, w, confirmed)
+        fine = np.rint((scores - floor) * FLOW_RESOLUTION).astype(np.int64)
+        return cls(w, fine, fixed, best, int(best.max(initial=0)) ** 2 + 1)
+
+    def level(self, rows: np.ndarray, chosen: np.ndarray) -> int:
+        """The t of a solution: its smallest share."""
+        got = self.fixed.copy()
+        np.add.at(got, rows[chosen], self.w[chosen])
+        counted = self.best > 0
+        if not counted.any():
+            return self.scale
+        return int(min(self.scale, (got[counted] * self.scale // self.best[counted]).min()))
+
+    def reachable(self, p: _Problem, rows: np.ndarray, level: int) -> np.ndarray:
+        """Arcs that a solution whose smallest share is at least ``level`` could use. With
+        supplier j, scenario i gets at most its best with j in place of its r-th best arc (r:
+        its remaining demand); an arc that leaves i below the level even so is never used.
+        Dropping those is what makes the fair solve fast: from a good start few arcs remain."""
+        first = np.searchsorted(rows, rows)  # arcs are grouped by scenario, best first
+        rank = np.arange(len(rows)) - first
+        r = p.left_demand[rows]
+        length = np.bincount(rows, minlength=p.n)[rows]
+        rth = self.w[np.minimum(first + np.maximum(r - 1, 0), max(len(rows) - 1, 0))]
+        best = self.best[rows]
+        ceiling = best - np.where(r <= length, rth, 0) + self.w
+        return (r > 0) & ((rank < r) | (best == 0) | (ceiling * self.scale >= level * best))
+
+
+class _RaiseWorst:
+    """A quick local search for the fair start: again and again, give the worst-served
+    scenario a better supplier, one with room or one taken from a scenario that can spare it
+    (that scenario takes the worst one's old supplier or another with room), as long as
+    nobody else falls to the old worst share. Exactness comes after, from CP-SAT; this only
+    gives it a better start, and so a smaller model (see ``_IntShares.reachable``)."""
+
+    def __init__(
+        self, p: _Problem, ints: _IntShares, rows: np.ndarray, cols: np.ndarray, chosen: np.ndarray
+    ):
+        self.ints, self.rows, self.cols = ints, rows, cols
+        self.first = np.searchsorted(rows, np.arange(p.n + 1))  # row i's arcs: first[i]:first[i+1]
+        self.arc = {(int(i), int(j)): a for a, (i, j) in enumerate(zip(rows, cols))}
+        self.held: list[set[int]] = [set() for _ in range(p.n)]
+        self.holders: dict[int, set[int]] = {}
+        for a in np.flatnonzero(chosen):
+            self.held[rows[a]].add(int(a))
+            self.holders.setdefault(int(cols[a]), set()).add(int(rows[a]))
+        self.room = p.left_capacity - np.bincount(cols[chosen], minlength=p.m)
+        self.got = ints.fixed.astype(np.float64)
+        np.add.at(self.got, rows[chosen], ints.w[chosen])
+        self.counted = ints.best > 0
+
+    def share(self, i: int, got: float | None = None) -> float:
+        if not self.counted[i]:
+            return np.inf  # no best to fall short of
+        return float(self.got[i] if got is None else got) / float(self.ints.best[i])
+
+    def run(self, deadline: float) -> np.ndarray:
+        if not self.counted.any():
+            return self.chosen()
+        shares = np.full(len(self.got), np.inf)
+        while time.monotonic() < deadline:
+            shares[self.counted] = self.got[self.counted] / self.ints.best[self.counted]
+            move = self.best_move(int(np.argmin(shares)))
+            if move is None:
+                break
+            self.apply(*move)
+        return self.chosen()
+
+    def best_move(self, i: int) -> tuple | None:
+        """The move that leaves the lowest of the changed shares highest, if it beats i's:
+        (i, arc dropped, arc taken, scenario robbed or None, the arc it takes instead)."""
+        floor, best, found = self.share(i), -np.inf, None
+        w = self.ints.w
+        for h in sorted(self.held[i]):
+            for a in range(self.first[i], self.first[i + 1]):
+                if w[a] <= w[h] or a in self.held[i]:
+                    continue
+                gain = self.share(i, self.got[i] - w[h] + w[a])
+                if self.room[self.cols[a]] > 0 and gain > best:
+                    best, found = gain, (i, h, a, None, None)
+                for k, swap, level in self.steals(a, h) if self.room[self.cols[a]] == 0 else ():
+                    if min(gain, level) > best:
+                        best, found = min(gain, level), (i, h, a, k, swap)
+        return found if best > floor else None
+
+    def steals(self, a: int, freed: int) -> Iterator[tuple[int, int, float]]:
+        """Each holder k of arc ``a``'s supplier with an arc it could take instead, and k's
+        share after the exchange."""
+        j = int(self.cols[a])
+        for k in sorted(self.holders.get(j, ())):
+            lost = self.ints.w[self.arc[(k, j)]]
+            for swap in self.replacements(k, freed):
+                yield k, swap, self.share(k, self.got[k] - lost + self.ints.w[swap])
+
+    def replacements(self, k: int, freed: int) -> list[int]:
+        """Arcs k could take instead of the one taken from it: the worst one's ``freed``
+        supplier, and k's best supplier with room (the taken one has none)."""
+        out = []
+        mine = {int(self.cols[b]) for b in self.held[k]}
+        swap = self.arc.get((k, int(self.cols[freed])))
+        if swap is not None and int(self.cols[freed]) not in mine:
+            out.append(swap)
+        for b in range(self.first[k], self.first[k + 1]):
+            if self.room[self.cols[b]] > 0 and int(self.cols[b]) not in mine:
+                out.append(b)
+                break
+        return out
+
+    def apply(self, i: int, h: int, a: int, k: int | None, swap: int | None) -> None:
+        self.move(i, h, a)
+        if k is not None:
+            self.move(k, self.arc[(k, int(self.cols[a]))], swap)
+
+    def move(self, i: int, old: int, new: int) -> None:
+        w = self.ints.w
+        self.held[i].discard(old)
+        self.held[i].add(new)
+        self.holders[int(self.cols[old])].discard(i)
+        self.holders.setdefault(int(self.cols[new]), set()).add(i)
+        self.room[self.cols[old]] += 1
+        self.room[self.cols[new]] -= 1
+        self.got[i] += w[new] - w[old]
+
+    def chosen(self) -> np.ndarray:
+        out = np.zeros(len(self.rows), bool)
+        out[[a for arcs in self.held for a in arcs]] = True
+        return out
+
+
+def _solve_fair(
+    p: _Problem,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    scores: np.ndarray,
+    start: np.ndarray,
+    time_limit: float,
+) -> tuple[np.ndarray, str]:
+    """Max-min share, then max total, keeping the flow's number of meetings: a quick local
+    search from the flow's solution ``start``, then two CP-SAT solves, each over the arcs
+    that can still matter; past ``FAIR_MAX_ARCS`` of those the local search's result stands."""
+    ints = _IntShares.of(p, rows, scores)
+    size = int(start.sum())
+    began = time.monotonic()
+    raised = _RaiseWorst(p, ints, rows, cols, start).run(began + time_limit / 3)
+    if (ints.reachable(p, rows, ints.level(rows, raised)) | raised).sum() > FAIR_MAX_ARCS:
+        return raised, "feasible"
+    left = time_limit - (time.monotonic() - began)
+    fairest, proven = _fair_phase(p, ints, rows, cols, raised, size, left * 2 / 3, by_share=True)
     if fairest is None:
-        return start, "feasible"
-    model.add(t >= int(solver.value(t)))
-    model.clear_hints()
-    model.add_hint(t, int(solver.value(t)))
-    final, proven_total = _run(model, solver, x, fairest,
-                               objective=cp_model.LinearExpr.weighted_sum(x, w.tolist()))
+        return raised, "feasible"
+    left = max(time_limit - (time.monotonic() - began), time_limit / 10)
+    final, proven_total = _fair_phase(p, ints, rows, cols, fairest, size, left, by_share=False)
     if final is None:
         return fairest, "feasible"
     return final, "optimal" if proven and proven_total else "feasible"
 
 
-def _level(p: _Problem, rows: np.ndarray, chosen: np.ndarray, w: np.ndarray, fixed: np.ndarray,
-           best: np.ndarray, scale: int) -> int:
-    """The t of a solution: its smallest share, in steps of 1 / ``scale``."""
-    got = fixed.copy()
-    np.add.at(got, rows[chosen], w[chosen])
-    considered = best > 0
-    if not considered.any():
-        return scale
-    return int(min(scale, (got[considered] * scale // best[considered]).min()))
+def _fair_phase(
+    p: _Problem,
+    ints: _IntShares,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    hint: np.ndarray,
+    size: int,
+    time_limit: float,
+    *,
+    by_share: bool,
+) -> tuple[np.ndarray | None, bool]:
+    """One CP-SAT solve from ``hint``: ``size`` meetings, no share below the hint's smallest;
+    maximise the smallest share (``by_share``) or else the total. Returns (chosen arcs or
+    None, proven optimal)."""
+    level = ints.level(rows, hint)
+    keep = np.flatnonzero(ints.reachable(p, rows, level) | hint)
+    model = cp_model.CpModel()
+    x = [model.new_bool_var(f"x{a}") for a in keep]
+    for bound, groups in (
+        (p.left_demand, _group(rows[keep], p.n)),
+        (p.left_capacity, _group(cols[keep], p.m)),
+    ):
+        for node, arcs in enumerate(groups):
+            if len(arcs) > bound[node]:
+                model.add(cp_model.LinearExpr.sum([x[a] for a in arcs]) <= int(bound[node]))
+    model.add(cp_model.LinearExpr.sum(x) == size)
+    w = ints.w[keep].tolist()
+    totals = {
+        i: cp_model.LinearExpr.weighted_sum([x[a] for a in arcs], [w[a] for a in arcs])
+        for i, arcs in enumerate(_group(rows[keep], p.n))
+        if ints.best[i] > 0
+    }
+    if by_share:
+        t = model.new_int_var(level, ints.scale, "t")
+        for i, total in totals.items():
+            model.add(ints.scale * (total + int(ints.fixed[i])) >= int(ints.best[i]) * t)
+        model.add_hint(t, level)
+        model.maximize(t)
+    else:  # the level is fixed: each share bound becomes a plain lower bound on a total
+        need = -(-(level * ints.best) // ints.scale) - ints.fixed
+        for i, total in totals.items():
+            model.add(total >= int(need[i]))
+        model.maximize(cp_model.LinearExpr.weighted_sum(x, ints.fine[keep].tolist()))
+    for var, value in zip(x, hint[keep].tolist()):
+        model.add_hint(var, value)
+    solver = _solver(time_limit)
+    status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None, False
+    chosen = np.zeros(len(rows), bool)
+    chosen[keep] = np.array(solver.response_proto.solution, np.int64)[[v.index for v in x]] > 0
+    return chosen, status == cp_model.OPTIMAL
 
 
 def _group(keys: np.ndarray, size: int) -> list[np.ndarray]:
+    """Positions of each key 0..size-1 in ``keys``."""
     order = np.argsort(keys, kind="stable")
     return np.split(order, np.searchsorted(keys[order], np.arange(1, size)))
 
@@ -355,35 +561,38 @@ def _group(keys: np.ndarray, size: int) -> list[np.ndarray]:
 def _solver(time_limit: float) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit)
-    solver.parameters.num_workers = 8
+    solver.parameters.num_workers = min(8, os.cpu_count() or 1)
     solver.parameters.random_seed = 0
     return solver
 
 
-def _run(model: cp_model.CpModel, solver: cp_model.CpSolver, x: list, hint: np.ndarray,
-         objective: cp_model.LinearExprT) -> tuple[np.ndarray | None, bool]:
-    """Maximise ``objective`` starting from ``hint``: (chosen arcs or None, proven optimal)."""
-    for var, value in zip(x, hint.tolist()):
-        model.add_hint(var, value)
-    model.maximize(objective)
-    status = solver.solve(model)
-    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None, False
-    solution = np.array(solver.response_proto.solution, np.int64)
-    return solution[[v.index for v in x]] > 0, status == cp_model.OPTIMAL
-
-
 # -- the public functions ---------------------------------------------------------------------
-def assign(scores: np.ndarray, *, demand: int | Iterable[int] = DEFAULT_DEMAND,
-           capacity: int | Iterable[int] = DEFAULT_CAPACITY, min_score: float = -np.inf,
-           confirmed: Iterable[Pair] = (), excluded: PairRule = None, conflicts: PairRule = None,
-           fair: bool = False, standby_size: int = DEFAULT_STANDBY, top_k: int | None = None,
-           time_limit: float = 10.0) -> Assignment:
+def assign(
+    scores: np.ndarray,
+    *,
+    demand: int | Iterable[int] = DEFAULT_DEMAND,
+    capacity: int | Iterable[int] = DEFAULT_CAPACITY,
+    min_score: float = -np.inf,
+    confirmed: Iterable[Pair] = (),
+    excluded: PairRule = None,
+    conflicts: PairRule = None,
+    fair: bool = False,
+    standby_size: int = DEFAULT_STANDBY,
+    top_k: int | None = None,
+    time_limit: float = 10.0,
+) -> Assignment:
     """The pairing list: most meetings, then the best total (or with ``fair``, the best
     smallest share, then total). ``excluded``/``conflicts``: pairs or (n, m) boolean masks.
-    ``time_limit`` bounds the fair solve (seconds per phase)."""
-    p = _prepare(scores, demand=demand, capacity=capacity, min_score=min_score,
-                 confirmed=confirmed, excluded=excluded, conflicts=conflicts)
+    ``time_limit`` bounds the fair solve, in seconds."""
+    p = _prepare(
+        scores,
+        demand=demand,
+        capacity=capacity,
+        min_score=min_score,
+        confirmed=confirmed,
+        excluded=excluded,
+        conflicts=conflicts,
+    )
     k = _auto_top_k(p, top_k)
     cand = _Candidates(p, k)
     chosen = _solve_plain(p, cand)
@@ -394,14 +603,28 @@ def assign(scores: np.ndarray, *, demand: int | Iterable[int] = DEFAULT_DEMAND,
     return _finish(p, cand, rows[chosen], cols[chosen], status, k, standby_size)
 
 
-def greedy_top_k(scores: np.ndarray, *, k: int | Iterable[int] = DEFAULT_DEMAND,
-                 capacity: int | Iterable[int] = DEFAULT_CAPACITY, min_score: float = -np.inf,
-                 confirmed: Iterable[Pair] = (), excluded: PairRule = None,
-                 conflicts: PairRule = None, standby_size: int = DEFAULT_STANDBY) -> Assignment:
+def greedy_top_k(
+    scores: np.ndarray,
+    *,
+    k: int | Iterable[int] = DEFAULT_DEMAND,
+    capacity: int | Iterable[int] = DEFAULT_CAPACITY,
+    min_score: float = -np.inf,
+    confirmed: Iterable[Pair] = (),
+    excluded: PairRule = None,
+    conflicts: PairRule = None,
+    standby_size: int = DEFAULT_STANDBY,
+) -> Assignment:
     """The baseline: scenario 0, 1, 2… in turn takes its best ``k`` suppliers that still have
     room, under the same rules but with no optimisation."""
-    p = _prepare(scores, demand=k, capacity=capacity, min_score=min_score,
-                 confirmed=confirmed, excluded=excluded, conflicts=conflicts)
+    p = _prepare(
+        scores,
+        demand=k,
+        capacity=capacity,
+        min_score=min_score,
+        confirmed=confirmed,
+        excluded=excluded,
+        conflicts=conflicts,
+    )
     top = _auto_top_k(p, None)
     cand = _Candidates(p, top)
     room = p.left_capacity.copy()
@@ -415,8 +638,9 @@ def greedy_top_k(scores: np.ndarray, *, k: int | Iterable[int] = DEFAULT_DEMAND,
         room[taken] -= 1
         rows += [i] * len(taken)
         cols += taken
-    return _finish(p, cand, np.array(rows, np.int64), np.array(cols, np.int64), "greedy", top,
-                   standby_size)
+    return _finish(
+        p, cand, np.array(rows, np.int64), np.array(cols, np.int64), "greedy", top, standby_size
+    )
 
 
 def _greedy_row(candidates: np.ndarray, room: np.ndarray, want: int) -> list[int]:
@@ -424,8 +648,15 @@ def _greedy_row(candidates: np.ndarray, room: np.ndarray, want: int) -> list[int
 
 
 # -- the result, explained --------------------------------------------------------------------
-def _finish(p: _Problem, cand: _Candidates, rows: np.ndarray, cols: np.ndarray, status: str,
-            top_k: int | None, standby_size: int) -> Assignment:
+def _finish(
+    p: _Problem,
+    cand: _Candidates,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    status: str,
+    top_k: int | None,
+    standby_size: int,
+) -> Assignment:
     pairs = sorted(p.confirmed + list(zip(rows.tolist(), cols.tolist())))
     pair_rows = np.array([i for i, _ in pairs], np.int64)
     pair_cols = np.array([j for _, j in pairs], np.int64)
@@ -433,14 +664,21 @@ def _finish(p: _Problem, cand: _Candidates, rows: np.ndarray, cols: np.ndarray, 
     counts = np.bincount(pair_rows, minlength=p.n)
     load = np.bincount(pair_cols, minlength=p.m)
     standby, unmet = _standby_and_unmet(p, pairs, counts, load, status, standby_size)
-    return Assignment(pairs=pairs, total_score=float(pair_scores.sum()), counts=counts,
-                      standby=standby, unmet=sorted(p.refused + unmet, key=lambda u: u[0]),
-                      shares=_shares(p, cand, pair_rows, pair_scores), status=status,
-                      top_k=top_k)
+    return Assignment(
+        pairs=pairs,
+        total_score=float(pair_scores.sum()),
+        counts=counts,
+        standby=standby,
+        unmet=sorted(p.refused + unmet, key=lambda u: u[0]),
+        shares=_shares(p, cand, pair_rows, pair_scores),
+        status=status,
+        top_k=top_k,
+    )
 
 
-def _shares(p: _Problem, cand: _Candidates, pair_rows: np.ndarray,
-            pair_scores: np.ndarray) -> np.ndarray:
+def _shares(
+    p: _Problem, cand: _Candidates, pair_rows: np.ndarray, pair_scores: np.ndarray
+) -> np.ndarray:
     rows, _, scores = cand.arcs()
     floor = _floor(p, scores)
     best = _bests(p, rows, scores - floor, _confirmed_weights(p, floor))
@@ -450,8 +688,19 @@ def _shares(p: _Problem, cand: _Candidates, pair_rows: np.ndarray,
         return np.where(best > 0, got / np.where(best > 0, best, 1), np.nan)
 
 
-def _standby_and_unmet(p: _Problem, pairs: list[Pair], counts: np.ndarray, load: np.ndarray,
-                       status: str, size: int) -> tuple[dict[int, list[int]], list[tuple[int, str]]]:
+class _Row(NamedTuple):
+    """One scenario's row of the score matrix with its masks; ``free``: allowed, not its own."""
+
+    scores: np.ndarray
+    above: np.ndarray
+    excluded: np.ndarray
+    conflicts: np.ndarray
+    free: np.ndarray
+
+
+def _standby_and_unmet(
+    p: _Problem, pairs: list[Pair], counts: np.ndarray, load: np.ndarray, status: str, size: int
+) -> tuple[dict[int, list[int]], list[tuple[int, str]]]:
     spare = load < p.capacity
     mine: dict[int, list[int]] = {}
     for i, j in pairs:
@@ -460,8 +709,7 @@ def _standby_and_unmet(p: _Problem, pairs: list[Pair], counts: np.ndarray, load:
     unmet: list[tuple[int, str]] = []
     for rows in p.chunks():
         block, above, excluded, conflicts = p.block(rows)
-        allowed = above & ~excluded & ~conflicts
-        free = allowed.copy()
+        free = above & ~excluded & ~conflicts
         for r, i in enumerate(range(rows.start, rows.stop)):
             free[r, mine.get(i, [])] = False
         first = _top(np.where(free & spare, block, -np.inf), size)
@@ -469,8 +717,8 @@ def _standby_and_unmet(p: _Problem, pairs: list[Pair], counts: np.ndarray, load:
         for r, i in enumerate(range(rows.start, rows.stop)):
             standby[i] = (first[r] + then[r])[:size]
             if counts[i] < p.demand[i]:
-                unmet.append((i, _why_short(p, i, counts[i], block[r], above[r], excluded[r],
-                                            conflicts[r], free[r], spare, status)))
+                row = _Row(block[r], above[r], excluded[r], conflicts[r], free[r])
+                unmet.append((i, _why_short(p, i, int(counts[i]), row, spare, status)))
     return standby, unmet
 
 
@@ -486,39 +734,50 @@ def _top(masked: np.ndarray, size: int) -> list[list[int]]:
     return [row[np.isfinite(vals)].tolist() for row, vals in zip(top, values)]
 
 
-def _why_short(p: _Problem, i: int, got: int, scores: np.ndarray, above: np.ndarray,
-               excluded: np.ndarray, conflicts: np.ndarray, free: np.ndarray,
-               spare: np.ndarray, status: str) -> str:
+def _why_short(p: _Problem, i: int, got: int, row: _Row, spare: np.ndarray, status: str) -> str:
     """Why scenario ``i`` has fewer meetings than it asked for, naming the cause."""
     want = int(p.demand[i])
-    allowed = above & ~excluded & ~conflicts
-    below_confirmed = sum(1 for a, j in p.confirmed if a == i and not allowed[j])
-    possible = int(allowed.sum()) + below_confirmed
+    allowed = row.above & ~row.excluded & ~row.conflicts
+    chosen_below = sum(1 for a, j in p.confirmed if a == i and not allowed[j])
+    possible = int(allowed.sum()) + chosen_below
     parts = [f"需求 {want} 场，已安排 {got} 场"]
     if possible < want:
-        parts.append(_too_few(p.min_score, int(above.sum()), int((above & excluded).sum()),
-                              int((above & conflicts & ~excluded).sum()), possible))
-    full = np.flatnonzero(free & ~spare)
+        parts.append(_too_few(p.min_score, row, chosen_below))
+    full = np.flatnonzero(row.free & ~spare)
     if len(full):
-        ranked = full[np.argsort(-scores[full], kind="stable")]
+        ranked = full[np.argsort(-row.scores[full], kind="stable")]
         names = "、".join(f"能力 {j}（上限 {p.capacity[j]} 场）" for j in ranked[:NAMED])
         more = f"等 {len(full)} 个" if len(full) > NAMED else ""
-        lead = "其余符合条件的能力均已达到对接上限" if possible >= want else "另有能力已达到对接上限"
+        lead = (
+            "其余符合条件的能力均已达到对接上限"
+            if possible >= want
+            else "可对接的能力已达到对接上限"
+        )
         parts.append(f"{lead}：{names}{more}")
-    idle = int((free & spare).sum())
+    idle = int((row.free & spare).sum())
     if idle:
         why = "求解在时限内未证明最优" if status == "feasible" else "未被选中"
         parts.append(f"另有 {idle} 个符合条件且有空位的能力未排入（{why}）")
     return "；".join(parts)
 
 
-def _too_few(min_score: float, above: int, excluded: int, conflicted: int, possible: int) -> str:
-    if np.isfinite(min_score):
-        pool = f"得分达到最低分 {min_score:g} 的能力"
-    else:
-        pool = "有得分的能力"
+def _too_few(min_score: float, row: _Row, chosen_below: int) -> str:
+    """Too few suppliers pass the minimum score and the exclusions: how many, and why."""
+    above = int(row.above.sum())
+    excluded = int((row.above & row.excluded).sum())
+    conflicted = int((row.above & row.conflicts & ~row.excluded).sum())
+    scored = f"得分达到最低分 {min_score:g}" if np.isfinite(min_score) else "有得分"
+    extra = f"（另有 {chosen_below} 个低于最低分的确认对接）" if chosen_below else ""
     if not excluded and not conflicted:
-        return f"只有 {possible} 个能力可对接：{pool}只有 {above} 个"
-    cut = "、".join(s for s in (f"{excluded} 个已被排除" if excluded else "",
-                               f"{conflicted} 个存在利益冲突" if conflicted else "") if s)
-    return f"只有 {possible} 个能力可对接：{pool}有 {above} 个，其中 {cut}"
+        return f"只有 {above} 个能力{scored}{extra}"
+    cut = "、".join(
+        part
+        for part in (
+            f"{excluded} 个已被排除" if excluded else "",
+            f"{conflicted} 个存在利益冲突" if conflicted else "",
+        )
+        if part
+    )
+    left = above - excluded - conflicted
+    pool = f"得分达到最低分 {min_score:g} 的能力" if np.isfinite(min_score) else "有得分的能力"
+    return f"{pool}有 {above} 个，其中 {cut}，只剩 {left} 个可对接{extra}"
