@@ -24,8 +24,10 @@ class Weights:
     field: float = 0.1
 
 
-COVERED_AT = 0.35
-"""Corrected clause similarity at which a requirement counts as covered (shown as a reason)."""
+COVERED_AT = 0.25
+"""Corrected clause similarity at which a requirement counts as covered (shown as a reason).
+On the dev set, strong fits in the top 10 cover 41% of their opportunity's requirements at
+this level and non-fits 11% (at 0.35: 21% and 1%, too few to be worth showing)."""
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """An event's workbook: the master pairing list, the agenda grid, standby lists and what could
-not be met; and its CSV for other systems."""
+not be met; its CSV for other systems; and what the printed agendas and sign-in sheet list."""
 from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
 
@@ -12,7 +13,7 @@ from openpyxl.styles import Alignment, Font
 from sqlmodel import Session, select
 
 from service.events import Plan
-from service.models import Capability, Event, Opportunity
+from service.models import Capability, Event, Meeting, MeetingStatus, Opportunity
 
 MEETING_STATUS = {"planned": "待对接", "held": "已对接", "no_show": "未到场", "withdrawn": "已退出"}
 
@@ -110,3 +111,63 @@ def csv_text(session: Session, plan: Plan) -> str:
     buffer = io.StringIO()
     write_csv(session, plan, buffer)
     return buffer.getvalue()
+
+
+# -- printed agendas and the sign-in sheet -----------------------------------------------------
+@dataclass
+class AgendaLine:
+    slot: int  # 0-based
+    time: str
+    table: int  # 0-based
+    other: Opportunity | Capability  # whom this participant meets
+
+
+@dataclass
+class Agenda:
+    """One participant's day: a scenario owner stays at ``table``; a supplier walks."""
+
+    role: str  # "scenario" | "supplier"
+    entry: Opportunity | Capability
+    table: int | None
+    lines: list[AgendaLine]
+
+
+def _placed_meetings(session: Session, event: Event) -> list[Meeting]:
+    """Meetings that hold a slot (planned or held; a withdrawn or no-show one gave it up)."""
+    return list(session.exec(select(Meeting).where(
+        Meeting.event_id == event.id, Meeting.slot.is_not(None), Meeting.table_no.is_not(None),
+        Meeting.status.in_([MeetingStatus.planned.value, MeetingStatus.held.value]))
+        .order_by(Meeting.slot, Meeting.table_no)).all())
+
+
+def agendas(session: Session, event: Event) -> list[Agenda]:
+    """Every scenario owner (by table) and then every supplier (by list id) with their
+    meetings in slot order."""
+    meetings = _placed_meetings(session, event)
+    opps = {o.id: o for o in session.exec(select(Opportunity).where(
+        Opportunity.id.in_({m.opportunity_id for m in meetings}))).all()}
+    caps = {c.id: c for c in session.exec(select(Capability).where(
+        Capability.id.in_({m.capability_id for m in meetings}))).all()}
+    scenarios: dict[int, Agenda] = {}
+    suppliers: dict[int, Agenda] = {}
+    for m in meetings:
+        when = slot_time(event, m.slot)
+        scenarios.setdefault(m.opportunity_id, Agenda("scenario", opps[m.opportunity_id], m.table_no, [])) \
+            .lines.append(AgendaLine(m.slot, when, m.table_no, caps[m.capability_id]))
+        suppliers.setdefault(m.capability_id, Agenda("supplier", caps[m.capability_id], None, [])) \
+            .lines.append(AgendaLine(m.slot, when, m.table_no, opps[m.opportunity_id]))
+    return (sorted(scenarios.values(), key=lambda a: (a.table, a.entry.ext_id))
+            + sorted(suppliers.values(), key=lambda a: a.entry.ext_id))
+
+
+def signin_rows(session: Session, event: Event) -> list[dict[str, str]]:
+    """The sign-in sheet (签到表): each participant, its organisation and where it sits."""
+    rows = []
+    for agenda in agendas(session, event):
+        entry = agenda.entry
+        where = (f"{agenda.table + 1} 号桌" if agenda.role == "scenario"
+                 else "→".join(f"{line.table + 1}" for line in agenda.lines) + " 号桌")
+        rows.append({"role": "需求方" if agenda.role == "scenario" else "供给方", "ext_id": entry.ext_id,
+                     "title": entry.title, "organization": entry.organization,
+                     "contact": entry.contact or "", "table": where})
+    return rows

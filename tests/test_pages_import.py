@@ -156,6 +156,8 @@ def test_committing_runs_the_import_as_a_job(organiser: TestClient, tmp_path: Pa
     values = mapping_form(remapped_preview(organiser, tmp_path))
     response = organiser.post("/admin/import/commit", data=values, follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/admin/jobs/")
+    twice = organiser.post("/admin/import/commit", data=values)  # a double click imports once
+    assert twice.status_code == 422 and "已经导入" in soup(twice).find(class_="field-error").text
     report = wait_for_job(organiser, response.headers["location"])
     assert report.find(class_="created").text == "2" and report.find(class_="updated").text == "0"
     rejected = [[td.text for td in tr("td")] for tr in report.find("table", class_="rejected").tbody("tr")]

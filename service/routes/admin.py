@@ -81,9 +81,8 @@ def _list_query(kind: str, status: str, q: str):
     if status in STATUS_NAMES:
         statement = statement.where(table.status == status)
     if q:
-        like = f"%{q}%"
-        statement = statement.where(or_(table.ext_id.like(like), table.title.like(like),
-                                        table.organization.like(like)))
+        statement = statement.where(or_(*(column.contains(q, autoescape=True)
+                                          for column in (table.ext_id, table.title, table.organization))))
     return statement
 
 

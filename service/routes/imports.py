@@ -49,6 +49,7 @@ TOKEN = re.compile(r"[0-9a-f]{32}")
 LIST_PATHS = {OPPORTUNITY: "/opportunities", CAPABILITY: "/capabilities"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_NAMES = {"opportunities": OPPORTUNITY, "capabilities": CAPABILITY}
+GONE = "这个文件已经导入过或已过期（上传后保留 24 小时）；如需导入，请重新上传"
 
 
 def _too_large_message(limit: int) -> str:
@@ -119,8 +120,11 @@ def _uploads(context: Context) -> Path:
 def _forget_old_uploads(folder: Path) -> None:
     cutoff = time.time() - UPLOAD_TTL
     for path in folder.iterdir():
-        if path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+        except OSError:
+            pass  # another request removed it first
 
 
 def store_upload(context: Context, kind: str, filename: str, data: bytes) -> Upload:
@@ -128,6 +132,7 @@ def store_upload(context: Context, kind: str, filename: str, data: bytes) -> Upl
     folder = _uploads(context)
     _forget_old_uploads(folder)
     token = secrets.token_hex(16)
+    filename = re.split(r"[\\/]", filename)[-1][:200] or "upload"  # some browsers send a whole path
     suffix = Path(filename).suffix.lower()
     path = folder / f"{token}.{suffix[1:] if suffix in ('.xlsx', '.csv') else 'upload'}"
     path.write_bytes(data)
@@ -145,6 +150,16 @@ def load_upload(context: Context, token: str) -> Upload | None:
         return None
     path = folder / meta["file"]
     return Upload(token, meta["kind"], meta["filename"], path) if path.exists() else None
+
+
+def claim_upload(upload: Upload) -> bool:
+    """Take the upload for one import: a second commit of the same file (a double click) finds
+    it gone. The file itself stays until the import has read it."""
+    try:
+        upload.path.with_name(f"{upload.token}.json").unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def discard_upload(upload: Upload) -> None:
@@ -371,7 +386,7 @@ def preview(request: Request, context: ContextDep, session: SessionDep, organise
     if isinstance(token, str) and token:
         upload = load_upload(context, token)
         if upload is None:
-            return _upload_page(request, organiser, "", {"file": "上传的文件已过期，请重新上传"}, 422)
+            return _upload_page(request, organiser, "", {"file": GONE}, 422)
         mapping = mapping_from(form)
     else:
         kind = form.get("kind")
@@ -395,7 +410,7 @@ def commit(request: Request, context: ContextDep, session: SessionDep, organiser
            form: FormData = FormDep):
     upload = load_upload(context, str(form.get("token") or ""))
     if upload is None:
-        return _upload_page(request, organiser, "", {"file": "上传的文件已过期，请重新上传"}, 422)
+        return _upload_page(request, organiser, "", {"file": GONE}, 422)
     mapping = mapping_from(form)
     changed = json.dumps(mapping, ensure_ascii=False, sort_keys=True) != form.get("previewed")
     if changed or mapping_errors(mapping):
@@ -403,6 +418,8 @@ def commit(request: Request, context: ContextDep, session: SessionDep, organiser
         notice = "对应关系已修改：下面是按新对应关系的预览，确认无误后再点「确认导入」。" if changed else None
         return _preview_page(request, organiser, result, notice=notice,
                              status_code=200 if changed and not result.error else 422)
+    if not claim_upload(upload):
+        return _upload_page(request, organiser, "", {"file": GONE}, 422)
     job = jobs_of(request.app).submit(f"导入{KIND_NAMES[upload.kind]}「{upload.filename}」",
                                       import_job(context, upload, mapping))
     return RedirectResponse(f"/admin/jobs/{job.id}", status_code=303)
@@ -430,10 +447,11 @@ def import_job(context: Context, upload: Upload, mapping: dict[str, str]) -> Job
                                      status=Status.published, progress=report.counter("写入数据库"))
         except ImportFileError as error:
             raise JobError(error.reason) from error
+        finally:
+            discard_upload(upload)
         context.embed(upload.kind, result.entry_ids, progress=report.counter("向量化"))
         report.stage("更新匹配索引")
         _refresh(context, upload.kind, result.entry_ids)
-        discard_upload(upload)
         return {"kind": upload.kind, "filename": upload.filename, "created": result.created,
                 "updated": result.updated,
                 "rejected": [(e.row, _column_name(upload.kind, e.column), e.reason) for e in result.rejected]}
