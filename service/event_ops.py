@@ -385,7 +385,8 @@ def name_ids(session: Session, message: str) -> str:
 
     message = re.sub(r"需求方 (\d+)", opp, message)
     message = re.sub(r"能力 (\d+)", cap, message)
-    return re.sub(r"时段 (\d+)", lambda m: f"第 {int(m.group(1)) + 1} 时段", message)
+    message = re.sub(r"时段 (\d+)", lambda m: f"第 {int(m.group(1)) + 1} 时段", message)
+    return re.sub(r"(?<=[\u4e00-\u9fff」）])\s+(?=[\u4e00-\u9fff（])", "", message)  # 「…」 在 → 「…」在
 
 
 def record_outcome(*, session: Session, event: Event, meeting_id: str | int, status: str, outcome: str,

@@ -125,15 +125,15 @@ def test_swap_takes_the_standby_and_the_schedule_stays_clash_free(context: Conte
 
 
 def test_swap_moves_the_meeting_when_the_standby_cannot_make_its_slot(context: Context, session: Session) -> None:
-    event = planned(context, session)
+    event = planned(context, session, slots="3")
     meeting = meetings(session, event)[0]
-    spare = standby_of(session, event, meeting)[0]
+    spare, slot = standby_of(session, event, meeting)[0], meeting.slot
     event_ops.set_unavailable(session=session, event=event, kind="capability", ext_id=ext(session, spare),
-                              slots=[str(meeting.slot + 1)])
+                              slots=[str(slot + 1)])
     event_ops.swap(context=context, session=session, event=event, meeting_id=meeting.id,
                    capability=ext(session, spare))
     swapped = session.get(Meeting, meeting.id)
-    assert swapped.capability_id == spare.capability_id and swapped.slot != meeting.slot
+    assert swapped.capability_id == spare.capability_id and swapped.slot not in (slot, None)
     assert_clash_free(session, event)
 
 
@@ -201,7 +201,7 @@ def _free_and_busy(session: Session, event: Event, meeting: Meeting) -> tuple[St
 
 
 def test_replace_after_publishing_moves_nobody_else(context: Context, session: Session) -> None:
-    event = planned(context, session, max_per_supplier="3")
+    event = planned(context, session)
     event_ops.publish(session=session, event=event)
     before = meetings(session, event)
     meeting = before[0]
@@ -219,11 +219,11 @@ def test_replace_after_publishing_moves_nobody_else(context: Context, session: S
 
 
 def test_replace_says_when_the_standby_is_busy_in_that_slot(context: Context, session: Session) -> None:
-    event = planned(context, session, max_per_supplier="3")
+    event = planned(context, session)
     event_ops.publish(session=session, event=event)
     meeting = meetings(session, event)[0]
     _, busy = _free_and_busy(session, event, meeting)
-    with pytest.raises(EventError, match=f"第 {meeting.slot + 1} 时段已有对接"):
+    with pytest.raises(EventError, match=f"能力 {ext(session, busy)}「.+」在第 {meeting.slot + 1} 时段已有对接"):
         event_ops.replace(session=session, event=event, meeting_id=meeting.id, capability=ext(session, busy))
     assert session.get(Meeting, meeting.id).status == "planned"
 
@@ -236,15 +236,15 @@ def test_replace_is_for_published_events(context: Context, session: Session) -> 
 
 
 def test_outcomes_are_recorded_and_counted(context: Context, session: Session) -> None:
-    event = planned(context, session, max_per_supplier="3")
+    event = planned(context, session)
     event_ops.publish(session=session, event=event)
-    first, second, third, *_ = meetings(session, event)
+    first, second, third, fourth, *_ = meetings(session, event)
     record = dict(session=session, event=event)
+    free, _ = _free_and_busy(session, event, fourth)
+    event_ops.replace(**record, meeting_id=fourth.id, capability=ext(session, free))
     assert event_ops.record_outcome(**record, meeting_id=first.id, status="held", outcome="signed", note="签了")[1] == {}
     event_ops.record_outcome(**record, meeting_id=second.id, status="held", outcome="intent", note="")
     event_ops.record_outcome(**record, meeting_id=third.id, status="no_show", outcome="", note="")
-    free, _ = _free_and_busy(session, event, third)
-    event_ops.replace(**record, meeting_id=meetings(session, event)[3].id, capability=ext(session, free))
     counts = event_ops.outcomes(session, event.id)
     assert counts.as_dict() == {"meetings": 6, "planned": 3, "held": 2, "no_show": 1, "withdrawn": 1,
                                 "intents": 1, "signed": 1}
