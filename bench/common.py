@@ -39,6 +39,16 @@ if str(ROOT) not in sys.path:  # run as `python bench/x.py` from the checkout
     sys.path.insert(0, str(ROOT))
 
 
+SEARCHES = [
+    "无人机物流配送", "工业视觉质检", "智慧养老 跌倒检测", "城市道路病害巡检", "新能源汽车电池回收",
+    "AI 辅助诊断 影像", "digital twin for factories", "drone delivery of medical samples",
+    "碳排放监测平台", "集成电路 缺陷检测", "predictive maintenance vibration sensors",
+    "低空经济 飞行服务", "智能网联汽车 路侧单元", "社区网格 事件上报", "物联网 水质监测",
+    "large language model customer service",
+]
+"""Short free-text queries, Chinese and English, for the search benchmarks."""
+
+
 # -- the machine ------------------------------------------------------------------------------
 def cpu_model() -> str:
     with contextlib.suppress(OSError):
@@ -214,7 +224,7 @@ def run_cli(args: Sequence[str], data_dir: Path, *, timeout: float = 3600, **env
     """`scenario-match ARGS` in a subprocess over ``data_dir``: (wall seconds, result)."""
     watch = Stopwatch()
     done = subprocess.run([str(CLI), *args], env=env_for(data_dir, **env), cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
     elapsed = watch()
     if done.returncode:
         raise RuntimeError(f"scenario-match {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -338,7 +348,7 @@ def add_synthetic_capabilities(db: Path, count: int, *, model: str, seed: int = 
         seed_vecs = np.stack([np.frombuffer(r[7], np.float32) for r in seed_rows])
         vectors = synthetic_vectors(seed_vecs, count, rng)
         next_id = (con.execute("SELECT MAX(id) FROM capability").fetchone()[0] or 0) + 1
-        now = dt.datetime.now(dt.timezone.utc).isoformat(sep=" ")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy stores it
         batch = 20_000
         for start in range(0, count, batch):
             caps, embs = [], []
@@ -404,6 +414,7 @@ class Served:
     started: float  # perf_counter at launch
     first_health: float | None = None  # seconds from launch
     index_ready: float | None = None
+    health_latency: list[float] | None = None  # seconds each /health poll took until index_ready
 
     @property
     def base(self) -> str:
@@ -416,16 +427,19 @@ def serve(data_dir: Path, *, timeout: float = 900, poll: float = 0.1, log_path: 
     """`scenario-match serve` on a free loopback port over ``data_dir``; waits until /health
     answers with index_ready true (times both from launch); stops the server afterwards."""
     port = free_port()
-    out = open(log_path or os.devnull, "w")
+    out = open(log_path or os.devnull, "w")  # noqa: SIM115 - closed in the finally below
     process = subprocess.Popen([str(CLI), "serve", "--host", "127.0.0.1", "--port", str(port)],
                                env=env_for(data_dir, **env), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    served = Served(process, port, time.perf_counter())
+    served = Served(process, port, time.perf_counter(), health_latency=[])
     try:
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited with {process.returncode}")
-            health = get_json(served.base + "/health", timeout=5)
+            asked = time.perf_counter()
+            health = get_json(served.base + "/health", timeout=30)
             now = time.perf_counter() - served.started
+            if health is not None:
+                served.health_latency.append(time.perf_counter() - asked)
             if health is not None and served.first_health is None:
                 served.first_health = now
             if health and health.get("index_ready"):
@@ -443,3 +457,35 @@ def serve(data_dir: Path, *, timeout: float = 900, poll: float = 0.1, log_path: 
             process.kill()
             process.wait()
         out.close()
+
+
+# -- a measuring aid for large rebuilds ---------------------------------------------------------
+@contextlib.contextmanager
+def membership_checked_add() -> Iterator[None]:
+    """While active, ``VectorIndex.add`` removes only ids the index holds (looked up in the
+    IndexIDMap2's reverse map) instead of calling ``remove_ids`` for every add. The index that
+    results is the same (same ids, vectors and order); only the quadratic cost of
+    ``Matcher.load`` adding entries one at a time (``remove_ids`` scans the whole index and
+    rebuilds the reverse map on each call) is left out. Used to reach 100k entries in bounded
+    time and to show what that cost is; the app's code is not changed."""
+    from matching import index as index_module
+
+    original = index_module.VectorIndex.add
+
+    def add(self, ids, vectors):
+        id_array = index_module._as_ids(ids)
+        matrix = index_module._as_matrix(vectors, self.dim)
+        if len(id_array) != len(matrix):
+            raise ValueError(f"{len(id_array)} ids for {len(matrix)} vectors")
+        if len(np.unique(id_array)) != len(id_array):
+            raise ValueError("duplicate ids in one add")
+        present = [int(i) for i in id_array if int(i) in self] if len(self) else []
+        if present:
+            self.remove(present)
+        self._index.add_with_ids(matrix, id_array)
+
+    index_module.VectorIndex.add = add
+    try:
+        yield
+    finally:
+        index_module.VectorIndex.add = original

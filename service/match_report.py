@@ -25,22 +25,19 @@ def run_match(context: Context, *, opportunity: str | None, capability: str | No
     service = context.matches
     filters = Filters(field=field, district=district, statuses=statuses)
     with context.session() as session:
-        if opportunity is not None:
-            if not service.has("opportunity", opportunity):
-                return "", f"没有编号为 {opportunity} 的场景机会（或它还未向量化）"
-            found = service.for_opportunity(session, opportunity, top, filters)
+        for kind, ext, other, title in (("opportunity", opportunity, CAP_KEY, "场景机会 {} 的最佳能力匹配："),
+                                        ("capability", capability, OPP_KEY, "场景能力 {} 可服务的场景机会：")):
+            if ext is None:
+                continue
+            if not service.has(kind, ext):
+                noun = "场景机会" if kind == "opportunity" else "场景能力"
+                return "", f"没有编号为 {ext} 的{noun}（或它还未向量化）"
+            ranked = service.for_opportunity if kind == "opportunity" else service.for_capability
+            found = ranked(session, ext, top, filters)
             if as_json:
-                return json.dumps({"opportunity": opportunity, "matches": [p.as_json(CAP_KEY) for p in found]},
+                return json.dumps({kind: ext, "matches": [p.as_json(other) for p in found]},
                                   ensure_ascii=False), None
-            return _text(f"场景机会 {opportunity} 的最佳能力匹配：", found), None
-        if capability is not None:
-            if not service.has("capability", capability):
-                return "", f"没有编号为 {capability} 的场景能力（或它还未向量化）"
-            found = service.for_capability(session, capability, top, filters)
-            if as_json:
-                return json.dumps({"capability": capability, "matches": [p.as_json(OPP_KEY) for p in found]},
-                                  ensure_ascii=False), None
-            return _text(f"场景能力 {capability} 可服务的场景机会：", found), None
+            return _text(title.format(ext), found), None
         everything = {ext: service.for_opportunity(session, ext, top, filters)
                       for ext in service.published("opportunity")}
     if as_json:
