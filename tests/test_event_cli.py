@@ -110,3 +110,10 @@ def test_fair_option_and_workbook(loaded: Path, tmp_path: Path) -> None:
 def test_bad_requests_fail_clearly(loaded: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["event", "plan", "--name", "x", *args])
     assert result.exit_code != 0 and message in result.stderr
+
+
+def test_scenarios_without_a_table_are_not_paired_and_are_reported(loaded: Path) -> None:
+    result = plan("--per-opportunity", "2", "--max-per-supplier", "1", "--slots", "4", "--tables", "2")
+    assert {m["opportunity"] for m in result["meetings"]} == {"O-1", "O-2"}
+    assert all(m["slot"] is not None for m in result["meetings"])  # every paired meeting has a place
+    assert any(u["opportunity"] == "O-3" and "桌数 2" in u["reason"] for u in result["unmet"])

@@ -112,6 +112,7 @@ def ext(session: Session, standby: Standby) -> str:
         ({"slots": "abc"}, "slots", "整数"),
         ({"tables": "0"}, "tables", "1–500"),
         ({"min_score": "高"}, "min_score", "数字"),
+        ({"min_score": "nan"}, "min_score", "数字"),
         ({"per_opportunity": "3", "slots": "2"}, "per_opportunity", "不能超过时段数"),
         ({"start_time": "23:00", "slots": "8"}, "slots", "午夜"),
         ({"mode": "hand"}, "pick", "至少勾选"),
@@ -340,6 +341,26 @@ def test_replace_says_when_the_standby_is_busy_in_that_slot(
             session=session, event=event, meeting_id=meeting.id, capability=ext(session, busy)
         )
     assert session.get(Meeting, meeting.id).status == "planned"
+
+
+def test_a_recorded_no_show_can_be_replaced_once(context: Context, session: Session) -> None:
+    event = planned(context, session)
+    event_ops.publish(session=session, event=event)
+    meeting = meetings(session, event)[0]
+    event_ops.record_outcome(
+        session=session, event=event, meeting_id=meeting.id, status="no_show", outcome="", note=""
+    )
+    free, _ = _free_and_busy(session, event, meeting)
+    new = event_ops.replace(
+        session=session, event=event, meeting_id=meeting.id, capability=ext(session, free)
+    )
+    assert (new.slot, new.table_no) == (meeting.slot, meeting.table_no)
+    assert session.get(Meeting, meeting.id).status == "no_show"
+    spare = standby_of(session, event, meeting)[0]
+    with pytest.raises(EventError, match="已由候补接替"):
+        event_ops.replace(
+            session=session, event=event, meeting_id=meeting.id, capability=ext(session, spare)
+        )
 
 
 def test_replace_is_for_published_events(context: Context, session: Session) -> None:

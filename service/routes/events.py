@@ -294,7 +294,9 @@ def _meeting_page(
     except NotFound:
         raise HTTPException(status_code=404) from None
     view = event_ops.board(session=session, event=event)
-    row = next(r for r in view.scenarios if r.opportunity.id == meeting.opportunity_id)
+    row = next((r for r in view.scenarios if r.opportunity.id == meeting.opportunity_id), None)
+    if row is None:  # its scenario left the event
+        raise HTTPException(status_code=404)
     cap = view.capabilities[meeting.capability_id]
     pairs = [(row.opportunity.ext_id, cap.ext_id)] + [
         (row.opportunity.ext_id, c.ext_id) for _, c in row.standby
