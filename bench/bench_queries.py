@@ -191,8 +191,11 @@ def faiss_part(args: argparse.Namespace, model: str) -> dict:
     watch = Stopwatch()
     _, truth = flat.search(queries, k)
     out["exact_batch_s"] = watch()
-    rows.append(["exact IndexFlatIP", "k = 10", n, f"{build:.1f}", f"{mem:.0f}", size_mib(flat), "1.000",
-                 *latency(flat, queries)])
+    scores, _ = flat.search(queries, k)
+    out["gap"] = float(np.mean(scores[:, 0] - scores[:, k - 1]))
+    out["tenth"] = float(np.mean(scores[:, k - 1]))
+    rows.append(["exact IndexFlatIP", "k = 10 (50 queries)", n, f"{build:.1f}", f"{mem:.0f}", size_mib(flat),
+                 "1.000", *latency(flat, queries[:50])])
     # what the service asks whenever it filters (always, from MatchService): every vector, ranked
     rows.append(["exact IndexFlatIP", "k = n (20 queries)", n, "", "", "", "1.000",
                  *latency(flat, queries[:20], n)])
@@ -270,11 +273,11 @@ def main() -> None:
     parser.add_argument("--direct-rebuild-max", type=int, default=20_000,
                         help="larger sizes rebuild with the membership-checked add")
     parser.add_argument("--faiss-n", type=int, default=1_000_000, help="0 leaves FAISS alone out")
-    parser.add_argument("--hnsw-budget", type=float, default=200, help="seconds of HNSW building")
+    parser.add_argument("--hnsw-budget", type=float, default=420, help="seconds of HNSW building")
     parser.add_argument("--ivf-train-per-list", type=int, default=32)
     parser.add_argument("--ivf-iter", type=int, default=10)
     parser.add_argument("--nprobe", type=lambda s: [int(x) for x in s.split(",")], default=[16, 32, 64, 128])
-    parser.add_argument("--ef", type=lambda s: [int(x) for x in s.split(",")], default=[64, 128, 256])
+    parser.add_argument("--ef", type=lambda s: [int(x) for x in s.split(",")], default=[64, 128, 256, 512, 1024])
     args = parser.parse_args()
 
     machine = Machine.now()
@@ -351,7 +354,10 @@ def main() -> None:
             f"{f['threads']} OpenMP threads, and with 1), recall@10 against the exact top 10. RSS growth: the growth of this process's resident size while "
             f"the index was built. IVF trained on {args.ivf_train_per_list} vectors per list, "
             f"{args.ivf_iter} k-means iterations. Exact search of all 200 queries in one batch: "
-            f"{f['exact_batch_s']:.2f} s.\n")
+            f"{f['exact_batch_s']:.2f} s. The data are dense around the 320 seed vectors: a query's exact "
+            f"10th neighbour scores {f['tenth']:.3f} on average, only {f['gap']:.4f} below its first, so "
+            "recall of the exact ten ids is a hard test for a graph index (IVF keeps such a neighbourhood "
+            "in a few lists).\n")
         body.append(table(FAISS_HEADERS, f["rows"]))
         good = [r for r in f["rows"][2:] if float(r[6]) >= 0.98]
         body.append("\nSettings with recall@10 ≥ 0.98: " +

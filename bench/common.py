@@ -299,21 +299,26 @@ def stored_vectors(db: Path, kind: str) -> dict[tuple[int, int], np.ndarray]:
 def synthetic_vectors(seed_vectors: np.ndarray, n: int, rng: np.random.Generator,
                       noise: float = 0.6, chunk: int = 100_000) -> np.ndarray:
     """``n`` unit vectors near the seed vectors: a random seed vector, plus a random share
-    (0–0.5) of a second one, plus Gaussian noise whose norm is ``noise`` times the median
-    distance of a seed vector to its nearest other seed vector — so that the synthetic
-    entries fill the space between the real ones instead of stacking on them."""
+    (0–0.5) of a second one, plus Gaussian noise shaped like the seed set's own covariance
+    (its principal directions and their spreads; effective rank ~45 for the seed capabilities,
+    where isotropic noise would make every neighbourhood 384-dimensional), scaled so that its
+    norm is about ``noise`` times the median distance of a seed vector to its nearest other
+    seed vector — so that the synthetic entries fill the space between the real ones."""
     seed = np.ascontiguousarray(seed_vectors, np.float32)
     sims = seed @ seed.T
     np.fill_diagonal(sims, -np.inf)
     nn_dist = np.sqrt(np.maximum(2 - 2 * sims.max(axis=1), 0))
-    sigma = noise * float(np.median(nn_dist)) / np.sqrt(seed.shape[1])
+    _, spread, directions = np.linalg.svd(seed - seed.mean(axis=0), full_matrices=False)
+    std = (spread / np.sqrt(max(len(seed) - 1, 1))).astype(np.float32)
+    std *= noise * float(np.median(nn_dist)) / float(np.sqrt((std**2).sum()))
+    directions = directions.astype(np.float32)
     out = np.empty((n, seed.shape[1]), np.float32)
     for start in range(0, n, chunk):
         m = min(chunk, n - start)
         a = rng.integers(0, len(seed), m)
         b = rng.integers(0, len(seed), m)
         w = rng.uniform(0, 0.5, (m, 1)).astype(np.float32)
-        v = seed[a] + w * seed[b] + rng.standard_normal((m, seed.shape[1]), dtype=np.float32) * sigma
+        v = seed[a] + w * seed[b] + (rng.standard_normal((m, len(std)), dtype=np.float32) * std) @ directions
         out[start:start + m] = v / np.linalg.norm(v, axis=1, keepdims=True)
     return out
 

@@ -69,6 +69,15 @@ class _Side:
         self.index.add([entry.id], corrected[None, :])
         self._lexical = None
 
+    def fill(self, prepared: list[tuple[Entry, np.ndarray]]) -> None:
+        """Everything at once into an empty side: one FAISS add, not one per entry."""
+        for entry, corrected in prepared:
+            self.entries[entry.id] = entry
+            self.corrected[entry.id] = corrected
+        if prepared:
+            self.index.add([e.id for e, _ in prepared], np.stack([c for _, c in prepared]))
+        self._lexical = None
+
     def drop(self, entry_id: int) -> None:
         if self.entries.pop(entry_id, None) is not None:
             self.corrected.pop(entry_id)
@@ -107,17 +116,21 @@ class Matcher:
                     self._centering[role] = LanguageCentering.fit(
                         vectors, [lang for _, lang in rows], self.priors.get(role))
         self.sides = {OPPORTUNITY: _Side(self.dim), CAPABILITY: _Side(self.dim)}
-        for entry in opportunities:
-            self.upsert(OPPORTUNITY, entry)
-        for entry in capabilities:
-            self.upsert(CAPABILITY, entry)
+        self.sides[OPPORTUNITY].fill([self._prepare(OPPORTUNITY, e) for e in opportunities])
+        self.sides[CAPABILITY].fill([self._prepare(CAPABILITY, e) for e in capabilities])
+        self._lexical_rows.clear()
 
-    def upsert(self, side: str, entry: Entry) -> None:
+    def _prepare(self, side: str, entry: Entry) -> tuple[Entry, np.ndarray]:
+        """The entry with corrected requirement vectors (the caller's keeps its raw ones), and
+        its corrected vector."""
         corrected = self.correct(side, entry.vector, entry.lang)
         if entry.clauses is not None and len(entry.clauses):
             clauses = self._centering[CLAUSE].transform(entry.clauses, [entry.lang] * len(entry.clauses))
-            entry = replace(entry, clauses=clauses)  # the caller's entry keeps its raw vectors
-        self.sides[side].put(entry, corrected)
+            entry = replace(entry, clauses=clauses)
+        return entry, corrected
+
+    def upsert(self, side: str, entry: Entry) -> None:
+        self.sides[side].put(*self._prepare(side, entry))
         self._lexical_rows.clear()
 
     def remove(self, side: str, entry_id: int) -> None:
@@ -154,14 +167,15 @@ class Matcher:
             lexical=np.array([lexical.get(c, 0.0) for c in capability_ids], np.float32),
         )
 
-    def _match(self, opportunity_id: int, capability_id: int, parts: Parts, i: int) -> Match:
+    def _match(self, opportunity_id: int, capability_id: int, parts: Parts, i: int,
+               totals: np.ndarray) -> Match:
         opp = self.sides[OPPORTUNITY].entries[opportunity_id]
         cap = self.sides[CAPABILITY].entries[capability_id]
         _, lexical = self.sides[CAPABILITY].lexical()
         return Match(
             opportunity=opportunity_id,
             capability=capability_id,
-            score=float(parts.total(self.weights)[i]),
+            score=float(totals[i]),
             dense=float(parts.dense[i]),
             coverage=float(parts.coverage[i]),
             lexical=float(parts.lexical[i]),
@@ -193,13 +207,21 @@ class Matcher:
         if not caps:
             return []
         parts = self._parts(opportunity_id, caps)
-        return [self._match(opportunity_id, c, parts, i) for i, c in enumerate(caps)]
+        totals = parts.total(self.weights)
+        return [self._match(opportunity_id, c, parts, i, totals) for i, c in enumerate(caps)]
 
     def for_opportunity(self, opportunity_id: int, k: int = 10, allowed: set[int] | None = None) -> list[Match]:
         opp = self.sides[OPPORTUNITY].entries[opportunity_id]
         vector = self.sides[OPPORTUNITY].corrected[opportunity_id]
-        caps = self._candidates(CAPABILITY, vector, opp.tokens, allowed)
-        return sorted(self.pairs(opportunity_id, caps), key=lambda m: -m.score)[:k]
+        caps = [c for c in self._candidates(CAPABILITY, vector, opp.tokens, allowed)
+                if c in self.sides[CAPABILITY].entries]
+        if not caps:
+            return []
+        parts = self._parts(opportunity_id, caps)
+        totals = parts.total(self.weights)
+        # reasons (shared terms, covered requirements) only for the pairs returned
+        best = np.argsort(-totals, kind="stable")[:k]
+        return [self._match(opportunity_id, caps[i], parts, int(i), totals) for i in best]
 
     def for_capability(self, capability_id: int, k: int = 10, allowed: set[int] | None = None) -> list[Match]:
         cap = self.sides[CAPABILITY].entries[capability_id]
