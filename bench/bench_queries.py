@@ -16,9 +16,8 @@ database, then, timed one call at a time:
   page asks for with ?q=; it encodes the query, then ranks), and the query encoding alone.
 
 The first call after the rebuild builds the BM25 index; it is reported apart. Each kind runs
-for at most ``--queries`` calls or ``--budget`` seconds. Above ``--direct-rebuild-max``
-entries the rebuild runs with ``common.membership_checked_add`` (same index, without the
-quadratic per-entry ``remove_ids``; the rebuild time is shown for what it is).
+for at most ``--queries`` calls or ``--budget`` seconds. The rebuild ("rebuild s":
+``Context.matches``, which also checks that nothing needs encoding) is timed too.
 
 FAISS alone at ``--faiss-n`` vectors (the same kind of synthetic vectors, 384-d, inner
 product), 200 queries (the seed opportunities' vectors and perturbed copies): exact
@@ -95,15 +94,9 @@ def in_service(n: int, args: argparse.Namespace, model: str) -> dict:
         encoded = context.embed()
         result["sync_s"] = watch()
         assert encoded == 0, f"{encoded} texts were re-encoded: the synthetic hashes are wrong"
-        shim = n > args.direct_rebuild_max
-        result["shim"] = shim
-        log(f"[{n}] rebuilding the matcher{' (membership-checked add)' if shim else ''}…")
+        log(f"[{n}] rebuilding the matcher…")
         watch = Stopwatch()
-        if shim:
-            with common.membership_checked_add():
-                service = context.matches
-        else:
-            service = context.matches
+        service = context.matches
         result["rebuild_s"] = watch()
         result["rss_mib"] = common.rss_mib()
         opp_ids = service.published("opportunity")
@@ -270,8 +263,6 @@ def main() -> None:
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=100, help="most calls per kind and size")
     parser.add_argument("--budget", type=float, default=60, help="seconds per kind and size (at least 5 calls)")
-    parser.add_argument("--direct-rebuild-max", type=int, default=20_000,
-                        help="larger sizes rebuild with the membership-checked add")
     parser.add_argument("--faiss-n", type=int, default=1_000_000, help="0 leaves FAISS alone out")
     parser.add_argument("--hnsw-budget", type=float, default=420, help="seconds of HNSW building")
     parser.add_argument("--ivf-train-per-list", type=int, default=32)
@@ -319,18 +310,13 @@ def main() -> None:
         b50, b95 = p50_p95(r["best"])
         s50, s95 = p50_p95(r["search"])
         e50, e95 = p50_p95(r["encode"])
-        rebuild = f"{r['rebuild_s']:.1f}" + (" ¹" if r["shim"] else "")
+        rebuild = f"{r['rebuild_s']:.1f}"
         rows.append([f"{r['n']:,}", rebuild, f"{r['rss_mib']:.0f}", f"{r['first_best_s'] * 1000:.0f}",
                      f"{ms(b50)} / {ms(b95)} ({len(r['best'])})", f"{r['first_search_s'] * 1000:.0f}",
                      f"{ms(s50)} / {ms(s95)} ({len(r['search'])})", f"{ms(e50)} / {ms(e95)}"])
     body.append(table(["capabilities", "rebuild s", "RSS MiB", "first best-matches ms",
                        "best matches p50 / p95 ms (calls)", "first search ms", "search p50 / p95 ms (calls)",
                        "query encoding p50 / p95 ms"], rows))
-    if any(r["shim"] for r in results):
-        body.append(
-            "\n¹ rebuilt with `common.membership_checked_add`: the same index, without the per-entry "
-            "`remove_ids` that makes `Matcher.load` quadratic (see the start-up section for the rebuild "
-            "as the service does it).")
     if len(results) >= 2:
         a, z = results[0], results[-1]
         body.append(

@@ -112,6 +112,7 @@ class Machine:
     load_at_start: str
     date: str
     python: str
+    code: str
 
     @classmethod
     def now(cls) -> Machine:
@@ -124,6 +125,7 @@ class Machine:
             load_at_start=load_average(),
             date=dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             python=platform.python_version(),
+            code=code_state(),
         )
 
     def markdown(self, command: str) -> str:
@@ -134,8 +136,22 @@ class Machine:
             f"- date: {self.date}\n"
             f"- load average at start (1/5/15 min): {self.load_at_start} — the machine is shared "
             "(other engineers run tests on it); compare figures within one run\n"
+            f"- code: {self.code}\n"
             f"- command: `{command}`\n"
         )
+
+
+def code_state() -> str:
+    """Which code was measured (others change the tree while benchmarks run): a hash of the
+    app's Python files and the newest of them."""
+    files = sorted([*ROOT.glob("matching/*.py"), *ROOT.glob("service/**/*.py")])
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    newest = max(files, key=lambda p: p.stat().st_mtime)
+    stamp = dt.datetime.fromtimestamp(newest.stat().st_mtime, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"matching/ + service/ sha256 {digest.hexdigest()[:12]}, newest file {newest.relative_to(ROOT)} ({stamp})"
 
 
 def command_line() -> str:
