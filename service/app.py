@@ -1,6 +1,7 @@
 """The web application factory."""
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,16 +13,34 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from service.api.errors import CODES, ApiError, error_body
 from service.context import Context
+from service.limits import BodyLimit
+from service.ratelimit import RateLimited
+from service.api.routers import API_ROUTERS
 from service.routes import ROUTERS
 from service.settings import Settings
 from service.web import STATIC, SignInRequired, render
 
-ERROR_TITLES = {403: "没有权限", 404: "页面不存在", 405: "不支持的操作", 413: "内容过大", 422: "输入有误"}
+log = logging.getLogger(__name__)
+
+ERROR_TITLES = {403: "没有权限", 404: "页面不存在", 405: "不支持的操作", 413: "内容过大", 422: "输入有误",
+                429: "请求过于频繁"}
 
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/health"
+
+
+def _json_error(status: int, code: str, message: str, field: str | None = None,
+                headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, field), status_code=status, headers=headers)
+
+
+def _field_of(error: dict) -> str:
+    """``("body", "title")`` → ``title``; ``("query", "limit")`` → ``limit``."""
+    loc = [str(part) for part in error.get("loc", ())]
+    return ".".join(loc[1:] if len(loc) > 1 and loc[0] in ("body", "query", "path", "header") else loc)
 
 
 def _install_error_pages(app: FastAPI) -> None:
@@ -29,21 +48,52 @@ def _install_error_pages(app: FastAPI) -> None:
     async def sign_in_required(request: Request, _: SignInRequired):
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
 
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError):
+        return _json_error(exc.status, exc.code, exc.message, exc.field, exc.headers)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(request: Request, exc: RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+        if _wants_json(request):
+            return _json_error(429, "rate_limited", f"too many {exc.what} requests from this address; "
+                               f"retry after {exc.retry_after} s", headers=headers)
+        response = render(request, "error.html", {"title": ERROR_TITLES[429],
+                                                  "message": f"操作过于频繁，请 {exc.retry_after} 秒后再试。"},
+                          status_code=429)
+        response.headers.update(headers)
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         if _wants_json(request):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+            message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+            if exc.status_code == 404 and message == "Not Found":
+                message = f"no such path: {request.url.path}"
+            return _json_error(exc.status_code, CODES.get(exc.status_code, "error"), message, headers=exc.headers)
         message = exc.detail if isinstance(exc.detail, str) and exc.status_code != 404 else "找不到这个页面或条目。"
         return render(request, "error.html", {"title": ERROR_TITLES.get(exc.status_code, "出错了"),
                                               "message": message}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
+        errors = exc.errors()
         if _wants_json(request):
-            return JSONResponse({"detail": exc.errors()}, status_code=422)
-        fields = "、".join(str(e["loc"][-1]) for e in exc.errors())
+            first = errors[0] if errors else {}
+            field = _field_of(first) if first else None
+            message = f"{field}: {first.get('msg', 'invalid value')}" if field else first.get("msg", "invalid request")
+            return _json_error(422, "invalid", message, field)
+        fields = "、".join(str(e["loc"][-1]) for e in errors)
         return render(request, "error.html", {"title": "输入有误", "message": f"请检查这些参数：{fields}"},
                       status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if _wants_json(request):
+            return _json_error(500, "internal", "an unexpected error; it has been logged")
+        return render(request, "error.html", {"title": "出错了", "message": "服务器内部错误，已记录。请稍后重试。"},
+                      status_code=500)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,10 +109,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="scenario-match 场景供需对接", version="0.1.0", lifespan=lifespan)
     app.state.context = context
+    app.add_middleware(BodyLimit, body_bytes=settings.max_body_bytes, file_bytes=settings.max_import_bytes)
     app.add_middleware(SessionMiddleware, secret_key=settings.session_secret(), same_site="lax",
                        session_cookie="scenario_match_session", max_age=12 * 3600)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in ROUTERS:
+    for router in ROUTERS + API_ROUTERS:
         app.include_router(router)
     _install_error_pages(app)
     return app

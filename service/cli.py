@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from service.backup_cli import register as register_backup
+from service.key_cli import keys_app
 from service.settings import Settings
 
 app = typer.Typer(help="场景供需对接 scenario-match: import the two lists, match, serve.",
@@ -16,6 +18,8 @@ import_app = typer.Typer(help="Import a 场景机会清单 or 场景能力清单
 app.add_typer(import_app, name="import")
 event_app = typer.Typer(help="供需对接活动: plan a matchmaking event.", no_args_is_help=True)
 app.add_typer(event_app, name="event")
+app.add_typer(keys_app, name="keys")
+register_backup(app)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -59,7 +63,7 @@ def _import(kind: str, path: Path, as_json: bool, mapping: list[str]) -> None:
         _fail(f"{path}: {error.reason}")
     except OSError as error:
         _fail(f"无法读取 {path}：{error.strerror or error}")
-    context.embed(kind, report.entry_ids, progress=reporter("向量化"))
+    context.after_write(kind, report.entry_ids, progress=reporter("向量化"))
     if as_json:
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False))
         return
@@ -222,10 +226,16 @@ def serve(
 
 def main() -> None:
     """The entry point: a database problem is a message, never a traceback."""
+    from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
 
     try:
         app(prog_name="scenario-match")
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(p) for p in problem["loc"])
+            typer.echo(f"错误：设置有误{f'（{where}）' if where else ''}：{problem['msg']}", err=True)
+        sys.exit(2)
     except SQLAlchemyError as error:
         typer.echo(f"错误：数据库操作失败（{type(error).__name__}）：{str(error).splitlines()[0]}", err=True)
         typer.echo(f"请检查 SCENARIO_MATCH_DATABASE_URL / SCENARIO_MATCH_DATA_DIR 的设置。", err=True)

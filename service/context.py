@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from matching.encoders import Encoder, load_encoder
-from service import embeddings
+from service import changes, embeddings
 from service.db import make_engine, migrate
 from service.embeddings import CAPABILITY, OPPORTUNITY, Progress
 from service.matches import MatchService
@@ -56,3 +56,14 @@ class Context:
         with self.session() as session:
             return sum(embeddings.sync(session, self.encoder, k, entry_ids=ids, progress=progress)
                        for k in kinds)
+
+    def after_write(self, kind: str, ids: list[int], progress: Progress | None = None,
+                    wait: bool = False) -> None:
+        """Entries were written: embed what changed, note the change for other processes, and
+        bring this process's matcher in step if it is built (``wait``: once it is built, since a
+        build under way may have read the lists before this write)."""
+        self.embed(kind, ids, progress=progress)
+        with self.session() as session:
+            changes.record(session, kind, ids)
+            if wait or self.matches_ready:
+                self.matches.refresh(session, kind, ids)

@@ -76,10 +76,8 @@ def set_status(context: Context, session: Session, kind: str, entry: Entry, stat
 
 
 def sync(context: Context, session: Session, kind: str, ids: list[int]) -> None:
-    """Embed what changed and bring the matcher in step (if it is built yet)."""
-    context.embed(kind, ids)
-    if context.matches_ready:
-        context.matches.refresh(session, kind, ids)
+    """Embed what changed, note the change and bring the matcher in step."""
+    context.after_write(kind, ids)
 
 
 def new_submission_token() -> str:

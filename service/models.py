@@ -65,7 +65,11 @@ class Capability(EntryBase, table=True):
 
 
 class Role(str, Enum):
-    organiser = "organiser"
+    """Who may do what. Firms act through their submission's private token; the public needs
+    nothing."""
+
+    organiser = "organiser"  # everything
+    integrator = "integrator"  # read-only API access, contact details included
 
 
 class Account(SQLModel, table=True):
@@ -183,3 +187,44 @@ class Standby(SQLModel, table=True):
     capability_id: int = Field(foreign_key="capability.id", primary_key=True, ondelete="CASCADE")
     rank: int = 0
     score: float = 0.0
+
+
+class ApiKey(SQLModel, table=True):
+    """A key for ``Authorization: Bearer``: shown once when made, stored as a SHA-256 hash."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: Role = Field(sa_type=String(20))
+    key_hash: str = Field(index=True, unique=True, max_length=64)
+    prefix: str = Field(max_length=16)  # the key's first characters, to tell keys apart in lists
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """One change: who made it, when, to what, and the fields' old and new values."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)  # "organiser:alice", "key:3 平台名", "firm:NL-…", "cli"
+    action: str = Field(max_length=50)  # create, update, status, import, review, event.plan, key.create…
+    kind: str = Field(max_length=30)  # opportunity, capability, pair, event, api_key, account
+    target: str = Field(default="", max_length=200)  # the list id, event id or key id
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Change(SQLModel, table=True):
+    """An entry whose stored state (vectors included) changed, for other processes to follow."""
+
+    __tablename__ = "change_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)
+    entry_id: int
+    at: datetime = Field(default_factory=utcnow, index=True)

@@ -431,13 +431,6 @@ def _column_name(kind: str, column: str) -> str:
     return names.get(column, column) or "整行"
 
 
-def _refresh(context: Context, kind: str, ids: list[int]) -> None:
-    # context.matches waits for a build still under way, which may have read the lists before
-    # this import was written: refreshing afterwards is right in both cases
-    with context.session() as session:
-        context.matches.refresh(session, kind, ids)
-
-
 def import_job(context: Context, upload: Upload, mapping: dict[str, str]) -> JobFunction:
     def run(report: Reporter) -> dict[str, Any]:
         try:
@@ -449,9 +442,7 @@ def import_job(context: Context, upload: Upload, mapping: dict[str, str]) -> Job
             raise JobError(error.reason) from error
         finally:
             discard_upload(upload)
-        context.embed(upload.kind, result.entry_ids, progress=report.counter("向量化"))
-        report.stage("更新匹配索引")
-        _refresh(context, upload.kind, result.entry_ids)
+        context.after_write(upload.kind, result.entry_ids, progress=report.counter("向量化"), wait=True)
         return {"kind": upload.kind, "filename": upload.filename, "created": result.created,
                 "updated": result.updated,
                 "rejected": [(e.row, _column_name(upload.kind, e.column), e.reason) for e in result.rejected]}
