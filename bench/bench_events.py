@@ -8,13 +8,17 @@ with availability limits), checks every schedule with ``check_schedule``, and pr
 total fit against the greedy top-k baseline. Memory: the process's peak resident size after
 each step (it only grows), and in a second pass tracemalloc's peak for the Python and numpy
 allocations of the main steps (the solvers' C++ memory is only in the resident size).
-Prints figures and writes nothing.
+Prints figures and rewrites the "events" section of docs/BENCHMARKS.md (the printed
+output, with the machine and the command).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import resource
+import sys
 import time
 import tracemalloc
 from collections import Counter
@@ -23,8 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from matching.assignment import Assignment, assign, greedy_top_k
-from matching.scheduling import check_schedule, schedule
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+
+import common  # noqa: E402  (puts the checkout on sys.path too)
+from matching.assignment import Assignment, assign, greedy_top_k  # noqa: E402
+from matching.scheduling import check_schedule, schedule  # noqa: E402
 
 DEMAND, CAPACITY, MIN_SCORE = 3, 4, 0.55
 SLOTS = 8
@@ -170,9 +177,25 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="only 150 × 300")
     parser.add_argument("--fair-limit", type=float, default=10.0, help="CP-SAT seconds (fair)")
     args = parser.parse_args()
-    bench(150, 300, seed=1, fair_limit=args.fair_limit)
-    if not args.small:
-        bench(2000, 10000, seed=2, fair_limit=args.fair_limit)
+    machine, command = common.Machine.now(), common.command_line()
+    printed = io.StringIO()
+
+    class Tee(io.TextIOBase):
+        def write(self, text: str) -> int:
+            sys.__stdout__.write(text)
+            sys.__stdout__.flush()
+            return printed.write(text)
+
+    with contextlib.redirect_stdout(Tee()):
+        bench(150, 300, seed=1, fair_limit=args.fair_limit)
+        if not args.small:
+            bench(2000, 10000, seed=2, fair_limit=args.fair_limit)
+    body = (machine.markdown(command) + "\n"
+            "Synthetic score matrices (clustered vectors, a popularity term, conflicts from shared "
+            f"organisations, 5% confirmed pairs); demand {DEMAND}, capacity {CAPACITY}, min score "
+            f"{MIN_SCORE}, {SLOTS} slots. Times in seconds, peak RSS of this process (it only grows).\n\n"
+            "```\n" + printed.getvalue().strip() + "\n```\n")
+    common.write_section("events", "Pairing and scheduling (`bench/bench_events.py`)", body)
 
 
 if __name__ == "__main__":

@@ -78,6 +78,46 @@ def profile_top(call, items, n: int = 3, rows: int = 10) -> str:
     return "\n".join(lines[start:start + rows + 1])
 
 
+def submissions(context, service, opp_ids: list[str], count: int) -> dict[str, list[float]]:
+    """A firm's submission as ``POST /submit`` stores it (``entries.check`` and ``entries.save``:
+    stored, embedded, brought into the matcher), then the next best-matches call; the parts of
+    the save timed by wrapping this context's ``embed`` and this matcher's ``refresh``."""
+    from matching.engine import CAPABILITY
+    from service import entries
+    from service.models import Status
+
+    out: dict[str, list[float]] = {"save": [], "embed": [], "refresh": [], "next_best": []}
+
+    def timed(label, fn):
+        def run(*a, **k):
+            began = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                out[label].append(time.perf_counter() - began)
+        return run
+
+    context.embed = timed("embed", context.embed)
+    service.refresh = timed("refresh", service.refresh)
+    try:
+        for i in range(count):
+            values = {"title": f"压测提交能力 {i}：基于机器视觉的产线巡检", "organization": "无锡压测科技有限公司",
+                      "field": "智能制造", "district": "新吴区", "maturity": "试点应用",
+                      "description": "面向工厂产线的视觉质检与设备巡检方案，支持缺陷自动识别、工单推送与数据看板。"}
+            with context.session() as session:
+                clean, errors = entries.check(session, CAPABILITY, values)
+                assert not errors, errors
+                began = time.perf_counter()
+                entries.save(context, session, CAPABILITY, clean, status=Status.pending_review)
+                out["save"].append(time.perf_counter() - began)
+                began = time.perf_counter()
+                service.for_opportunity(session, opp_ids[i % len(opp_ids)], K_MATCHES)
+                out["next_best"].append(time.perf_counter() - began)
+    finally:
+        del context.embed, service.refresh
+    return out
+
+
 def in_service(n: int, args: argparse.Namespace, model: str) -> dict:
     from matching.engine import CAPABILITY
     from service import entries
@@ -124,6 +164,8 @@ def in_service(n: int, args: argparse.Namespace, model: str) -> dict:
         result["search"] = timed_calls(search, SEARCHES[1:] + SEARCHES[:1], limit=args.queries,
                                        budget=args.budget)
         result["encode"] = timed_calls(encode, SEARCHES, limit=min(args.queries, 32), budget=args.budget / 4)
+        log(f"[{n}] submissions…")
+        result["submit"] = submissions(context, service, opp_ids, args.submissions)
         if n == max(args.sizes):
             log(f"[{n}] profiling 3 best-match calls and 3 searches…")
             result["profile_best"] = profile_top(best, opp_ids[1:])
@@ -225,6 +267,7 @@ def faiss_part(args: argparse.Namespace, model: str) -> dict:
     # HNSW, in chunks, until the budget is spent
     before = common.rss_mib()
     hnsw = faiss.IndexHNSWFlat(d, 32, faiss.METRIC_INNER_PRODUCT)
+    hnsw.hnsw.efConstruction = args.hnsw_efc
     watch = Stopwatch()
     chunk = max(n // 20, 1)
     for start in range(0, n, chunk):
@@ -263,8 +306,10 @@ def main() -> None:
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=[1000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=100, help="most calls per kind and size")
     parser.add_argument("--budget", type=float, default=60, help="seconds per kind and size (at least 5 calls)")
+    parser.add_argument("--submissions", type=int, default=3, help="submissions timed per size")
     parser.add_argument("--faiss-n", type=int, default=1_000_000, help="0 leaves FAISS alone out")
     parser.add_argument("--hnsw-budget", type=float, default=420, help="seconds of HNSW building")
+    parser.add_argument("--hnsw-efc", type=int, default=40, help="HNSW efConstruction (FAISS's default 40)")
     parser.add_argument("--ivf-train-per-list", type=int, default=32)
     parser.add_argument("--ivf-iter", type=int, default=10)
     parser.add_argument("--nprobe", type=lambda s: [int(x) for x in s.split(",")], default=[16, 32, 64, 128])
@@ -284,6 +329,9 @@ def main() -> None:
         b50, b95 = p50_p95(r["best"])
         s50, s95 = p50_p95(r["search"])
         e50, _ = p50_p95(r["encode"])
+        sub = {key: ms(p50_p95(v)[0]) for key, v in r["submit"].items()}
+        print(f"{n:>7} capabilities: submission save {sub['save']} ms (embed {sub['embed']}, refresh "
+              f"{sub['refresh']}), next best-matches {sub['next_best']} ms")
         print(f"{n:>7} capabilities: rebuild {r['rebuild_s']:.1f} s; best matches p50 {ms(b50)} ms p95 {ms(b95)} ms "
               f"({len(r['best'])} calls); search p50 {ms(s50)} ms p95 {ms(s95)} ms ({len(r['search'])} calls; "
               f"encoding the query alone p50 {ms(e50)} ms)")
@@ -317,6 +365,15 @@ def main() -> None:
     body.append(table(["capabilities", "rebuild s", "RSS MiB", "first best-matches ms",
                        "best matches p50 / p95 ms (calls)", "first search ms", "search p50 / p95 ms (calls)",
                        "query encoding p50 / p95 ms"], rows))
+    body.append(
+        "\nA firm's submission at each size, as `POST /submit` stores it (`entries.check`, then "
+        "`entries.save`: the row stored, `Context.embed` for its one text, `MatchService.refresh`), "
+        f"and the best-matches call after it; median of {args.submissions}, ms:\n")
+    body.append(table(["capabilities", "save", "of which embed (1 text)", "of which refresh",
+                       "next best-matches call"],
+                      [[f"{r['n']:,}", *(ms(p50_p95(r["submit"][key])[0])
+                                         for key in ("save", "embed", "refresh", "next_best"))]
+                       for r in results]))
     if len(results) >= 2:
         a, z = results[0], results[-1]
         body.append(

@@ -2,19 +2,21 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from service.api.errors import CODES, ApiError, error_body
+from service.api.responses import WHY, ErrorBody
 from service.context import Context
+from service.follow import Follower
 from service.limits import BodyLimit
 from service.ratelimit import RateLimited
 from service.api.routers import API_ROUTERS
@@ -23,6 +25,16 @@ from service.settings import Settings
 from service.web import STATIC, SignInRequired, render
 
 log = logging.getLogger(__name__)
+
+API_DESCRIPTION = """Matchmaking for Wuxi's 场景机会清单 (opportunities) and 场景能力清单 (capabilities).
+
+* **Public** (no key): published entries without phone or email, their matches, search
+  (rate-limited), firm submissions (rate-limited).
+* **Firm**: `Authorization: Bearer <submission token>` reads and edits its own submission.
+* **Integrator** key: read-only, contact details and unpublished entries included.
+* **Organiser** key: everything.
+
+Errors are `{"error": {"code", "message", "field"}}` with a stable `code`."""
 
 ERROR_TITLES = {403: "没有权限", 404: "页面不存在", 405: "不支持的操作", 413: "内容过大", 422: "输入有误",
                 429: "请求过于频繁"}
@@ -81,7 +93,8 @@ def _install_error_pages(app: FastAPI) -> None:
         if _wants_json(request):
             first = errors[0] if errors else {}
             field = _field_of(first) if first else None
-            message = f"{field}: {first.get('msg', 'invalid value')}" if field else first.get("msg", "invalid request")
+            reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+            message = f"{field}: {reason}" if field else reason
             return _json_error(422, "invalid", message, field)
         fields = "、".join(str(e["loc"][-1]) for e in errors)
         return render(request, "error.html", {"title": "输入有误", "message": f"请检查这些参数：{fields}"},
@@ -96,6 +109,31 @@ def _install_error_pages(app: FastAPI) -> None:
                       status_code=500)
 
 
+def _openapi_with_our_errors(app: FastAPI) -> None:
+    """Document 422 in the shape the app sends (``{"error": …}``), not FastAPI's default."""
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components["ErrorBody"] = body
+        for operation in (op for path in schema.get("paths", {}).values() for op in path.values()):
+            invalid = operation.get("responses", {}).get("422")
+            if invalid:
+                invalid["description"] = WHY[422]
+                invalid["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; nothing is opened until the app starts."""
     settings = settings or Settings()
@@ -103,11 +141,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # rebuild the indexes from stored vectors without holding up the first requests
-        threading.Thread(target=lambda: context.matches, name="warm-matcher", daemon=True).start()
-        yield
+        # the follower rebuilds the indexes from stored vectors without holding up the first
+        # requests, then keeps them in step with what other processes write
+        follower = Follower(context)
+        app.state.follower = follower
+        follower.start()
+        try:
+            yield
+        finally:
+            follower.stop()
 
-    app = FastAPI(title="scenario-match 场景供需对接", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="scenario-match 场景供需对接", version="0.1.0", lifespan=lifespan,
+                  description=API_DESCRIPTION)
     app.state.context = context
     app.add_middleware(BodyLimit, body_bytes=settings.max_body_bytes, file_bytes=settings.max_import_bytes)
     app.add_middleware(SessionMiddleware, secret_key=settings.session_secret(), same_site="lax",
@@ -116,4 +161,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in ROUTERS + API_ROUTERS:
         app.include_router(router)
     _install_error_pages(app)
+    _openapi_with_our_errors(app)
     return app

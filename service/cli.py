@@ -54,7 +54,8 @@ def _import(kind: str, path: Path, as_json: bool, mapping: list[str]) -> None:
     try:
         with context.session() as session:
             report = import_file(session, kind, path, filename=path.name, mapping=_parse_mapping(mapping),
-                                 max_bytes=context.settings.max_import_bytes, progress=reporter("写入"))
+                                 max_bytes=context.settings.max_import_bytes, progress=reporter("写入"),
+                                 actor="cli")
     except ImportFileError as error:
         if as_json:
             typer.echo(json.dumps({"created": 0, "updated": 0, "rejected": [
@@ -128,7 +129,8 @@ def review(
 
     context = _context()
     with context.session() as session:
-        problem = set_mark(session, opportunity=opportunity, capability=capability, mark=mark, note=note)
+        problem = set_mark(session, opportunity=opportunity, capability=capability, mark=mark, note=note,
+                           actor="cli")
     if problem:
         _fail(problem)
     typer.echo(f"{opportunity} ↔ {capability}: {mark}")
@@ -238,7 +240,7 @@ def main() -> None:
         sys.exit(2)
     except SQLAlchemyError as error:
         typer.echo(f"错误：数据库操作失败（{type(error).__name__}）：{str(error).splitlines()[0]}", err=True)
-        typer.echo(f"请检查 SCENARIO_MATCH_DATABASE_URL / SCENARIO_MATCH_DATA_DIR 的设置。", err=True)
+        typer.echo("请检查 SCENARIO_MATCH_DATABASE_URL / SCENARIO_MATCH_DATA_DIR 的设置。", err=True)
         sys.exit(1)
 
 

@@ -5,6 +5,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete, select
 
 from matching.encoders import Encoder
@@ -59,36 +61,37 @@ def sync(
     """Encode what is missing or stale for ``kind`` (all entries, or ``entry_ids``); returns
     how many texts were encoded. Commits as it goes, so an interrupted run keeps its work."""
     table = TABLES[kind]
-    query = select(table)
+    # in id order, so two processes embedding the same entries lock their rows in one order
+    query = select(table).order_by(table.id)
+    vectors = select(Embedding.entry_id, Embedding.part, Embedding.id, Embedding.text_hash,
+                     Embedding.vector).where(Embedding.kind == kind, Embedding.model == encoder.name)
     if entry_ids is not None:
-        query = query.where(table.id.in_(list(entry_ids)))
+        ids = list(entry_ids)
+        query = query.where(table.id.in_(ids))
+        vectors = vectors.where(Embedding.entry_id.in_(ids))
     rows = session.exec(query).all()
-    stored = {
-        (e.entry_id, e.part): e
-        for e in session.exec(
-            select(Embedding).where(Embedding.kind == kind, Embedding.model == encoder.name)
-        ).all()
-        if entry_ids is None or e.entry_id in {r.id for r in rows}
-    }
+    stored = {(entry_id, part): (row_id, text_hash, vector)
+              for entry_id, part, row_id, text_hash, vector in session.exec(vectors).all()}
     wanted = [p for row in rows for p in parts_of(kind, row)]
     keep = {(p.entry_id, p.part) for p in wanted}
     # a requirement that only moved (one before it was dropped) keeps its vector
-    known = {(e.entry_id, e.text_hash): e.vector for e in stored.values()}
-    for key, embedding in stored.items():
-        if key not in keep:
-            session.delete(embedding)
+    known = {(entry_id, text_hash): vector for (entry_id, _), (_, text_hash, vector) in stored.items()}
+    stale = [row_id for key, (row_id, _, _) in stored.items() if key not in keep]
+    if stale:
+        # a statement, not session.delete: another process may have removed them already
+        session.exec(delete(Embedding).where(Embedding.id.in_(stale)))
     todo = []
     for p in wanted:
         current = stored.get((p.entry_id, p.part))
-        if current is not None and current.text_hash == p.hash:
+        if current is not None and current[1] == p.hash:
             continue
         if (p.entry_id, p.hash) in known:
-            _put(session, kind, encoder.name, p, known[(p.entry_id, p.hash)], stored)
+            _put(session, kind, encoder.name, [(p, known[(p.entry_id, p.hash)])])
         else:
             todo.append(p)
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
-        _store(session, encoder, kind, chunk, stored)
+        _store(session, encoder, kind, chunk)
         session.commit()
         if progress:
             progress(start + len(chunk), len(todo))
@@ -96,7 +99,7 @@ def sync(
     return len(todo)
 
 
-def _store(session: Session, encoder: Encoder, kind: str, chunk: list[Part], stored: dict) -> None:
+def _store(session: Session, encoder: Encoder, kind: str, chunk: list[Part]) -> None:
     vectors = np.empty((len(chunk), encoder.dim), np.float32)
     for is_query in (False, True):
         idx = [i for i, p in enumerate(chunk) if p.is_query == is_query]
@@ -104,25 +107,46 @@ def _store(session: Session, encoder: Encoder, kind: str, chunk: list[Part], sto
             texts = [chunk[i].text for i in idx]
             encode = encoder.encode_queries if is_query else encoder.encode_passages
             vectors[idx] = encode(texts)
-    for part, vector in zip(chunk, vectors):
-        _put(session, kind, encoder.name, part, vector.astype(np.float32).tobytes(), stored)
+    _put(session, kind, encoder.name,
+         [(part, vector.astype(np.float32).tobytes()) for part, vector in zip(chunk, vectors)])
 
 
-def _put(session: Session, kind: str, model: str, part: Part, vector: bytes, stored: dict) -> None:
-    row = stored.get((part.entry_id, part.part)) or Embedding(
-        kind=kind, entry_id=part.entry_id, part=part.part, model=model, text_hash="", vector=b""
-    )
-    row.text_hash, row.vector = part.hash, vector
-    session.add(row)
+def _put(session: Session, kind: str, model: str, items: list[tuple[Part, bytes]]) -> None:
+    """Insert or replace vectors. Two processes may embed the same new entry at once (an import
+    from the command line while the service refreshes it): the second write replaces the first
+    instead of failing on the unique (kind, entry_id, part, model)."""
+    values = [{"kind": kind, "entry_id": p.entry_id, "part": p.part, "model": model,
+               "text_hash": p.hash, "vector": vector} for p, vector in items]
+    if not values:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect in UPSERT:
+        statement = UPSERT[dialect](Embedding).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["kind", "entry_id", "part", "model"],
+            set_={"text_hash": statement.excluded.text_hash, "vector": statement.excluded.vector})
+        session.exec(statement)
+        return
+    for value in values:  # another database: replace row by row
+        session.exec(delete(Embedding).where(*(getattr(Embedding, key) == value[key]
+                                               for key in ("kind", "entry_id", "part", "model"))))
+        session.exec(insert(Embedding).values(value))
+
+
+UPSERT = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def purge(session: Session, kind: str, entry_id: int) -> None:
     session.exec(delete(Embedding).where(Embedding.kind == kind, Embedding.entry_id == entry_id))
 
 
-def load(session: Session, kind: str, model: str) -> dict[int, dict[int, np.ndarray]]:
-    """Stored vectors of ``model``: entry id -> part -> vector."""
+def load(session: Session, kind: str, model: str, entry_ids: list[int] | None = None
+         ) -> dict[int, dict[int, np.ndarray]]:
+    """Stored vectors of ``model``: entry id -> part -> vector (of these entries, or all)."""
     out: dict[int, dict[int, np.ndarray]] = {}
-    for e in session.exec(select(Embedding).where(Embedding.kind == kind, Embedding.model == model)):
+    query = select(Embedding).where(Embedding.kind == kind, Embedding.model == model)
+    if entry_ids is not None:
+        query = query.where(Embedding.entry_id.in_(entry_ids))
+    for e in session.exec(query):
         out.setdefault(e.entry_id, {})[e.part] = np.frombuffer(e.vector, dtype=np.float32)
     return out

@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 
 from matching.engine import CAPABILITY, OPPORTUNITY
 from matching.text import entry_text
+from service import audit
 from service.context import Context
 from service.embeddings import TABLES
 from service.importer import auto_id
@@ -42,10 +43,15 @@ def check(session: Session, kind: str, values: dict[str, Any], entry: Entry | No
     return clean, errors
 
 
+SYSTEM = "system"  # the actor of a change whose caller did not name one
+
+
 def save(context: Context, session: Session, kind: str, clean: dict[str, Any], *,
-         entry: Entry | None = None, status: Status | None = None) -> Entry:
-    """Create or update from checked values; embeds the entry and updates the matcher."""
+         entry: Entry | None = None, status: Status | None = None, actor: str = SYSTEM) -> Entry:
+    """Create or update from checked values; embeds the entry, updates the matcher and records
+    the change in the audit log."""
     table = TABLES[kind]
+    before = audit.snapshot(entry) if entry is not None else {}
     if entry is None:
         entry = table(ext_id=clean.get("id") or auto_id(kind, clean), title="", organization="",
                       description="", status=status or Status.published)
@@ -58,19 +64,28 @@ def save(context: Context, session: Session, kind: str, clean: dict[str, Any], *
         entry.status = status
     entry.updated_at = utcnow()
     session.add(entry)
+    audit.record(session, actor=actor, action="update" if before else "create", kind=kind,
+                 target=entry.ext_id, changes=audit.diff(before, audit.snapshot(entry)), commit=False)
     session.commit()
     session.refresh(entry)
     sync(context, session, kind, [entry.id])
     return entry
 
 
+_KEEP: Any = object()  # set_status: leave a capability's review note as it is
+
+
 def set_status(context: Context, session: Session, kind: str, entry: Entry, status: Status,
-               note: str | None = None) -> None:
+               note: str | None = _KEEP, *, actor: str = SYSTEM) -> None:
+    """Change an entry's status (and a capability's review note: None clears it)."""
+    before = audit.snapshot(entry)
     entry.status = status
     entry.updated_at = utcnow()
-    if isinstance(entry, Capability) and note is not None:
+    if isinstance(entry, Capability) and note is not _KEEP:
         entry.review_note = note
     session.add(entry)
+    audit.record(session, actor=actor, action="status", kind=kind, target=entry.ext_id,
+                 changes=audit.diff(before, audit.snapshot(entry)), commit=False)
     session.commit()
     sync(context, session, kind, [entry.id])
 

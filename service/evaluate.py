@@ -74,7 +74,8 @@ def load_lists(settings: Settings, opportunities: Path, capabilities: Path) -> C
     for kind, path in (("opportunity", opportunities), ("capability", capabilities)):
         try:
             with context.session() as session:
-                import_file(session, kind, path, filename=path.name, max_bytes=settings.max_import_bytes)
+                import_file(session, kind, path, filename=path.name, max_bytes=settings.max_import_bytes,
+                            actor="cli")
         except ImportFileError as error:
             raise ValueError(f"{path}: {error.reason}") from None
     context.embed(progress=reporter("向量化"))

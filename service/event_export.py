@@ -7,6 +7,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
+from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -15,6 +16,9 @@ from sqlmodel import Session, select
 from service.events import Plan
 from service.models import Capability, Event, Meeting, MeetingStatus, Opportunity
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+DOWNLOADS = {"xlsx": XLSX, "csv": CSV}
 MEETING_STATUS = {"planned": "待对接", "held": "已对接", "no_show": "未到场", "withdrawn": "已退出"}
 
 
@@ -142,6 +146,21 @@ def csv_text(session: Session, plan: Plan) -> str:
     buffer = io.StringIO()
     write_csv(session, plan, buffer)
     return buffer.getvalue()
+
+
+def download(session: Session, plan: Plan, suffix: str) -> tuple[bytes, str, str]:
+    """The plan as a file to download: (body, media type, Content-Disposition); ``suffix``
+    is xlsx or csv. The ASCII file name is for clients that cannot read the UTF-8 one."""
+    if suffix == "xlsx":
+        buffer = io.BytesIO()
+        write_workbook(session, plan, buffer)
+        body = buffer.getvalue()
+    else:
+        body = csv_text(session, plan).encode("utf-8")
+    event = plan.event
+    name = f"{event.name}-对接名单.{suffix}"
+    disposition = f"attachment; filename=\"event-{event.id}.{suffix}\"; filename*=UTF-8''{quote(name)}"
+    return body, DOWNLOADS[suffix], disposition
 
 
 # -- printed agendas and the sign-in sheet -----------------------------------------------------

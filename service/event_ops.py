@@ -20,7 +20,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from matching.engine import CAPABILITY, OPPORTUNITY
 from matching.scheduling import ReplacementError, Schedule, check_schedule, replace_supplier
-from service import events
+from service import audit, events
 from service.context import Context
 from service.events import Plan
 from service.matches import reasons as match_reasons
@@ -40,6 +40,7 @@ from service.models import (
 )
 
 ACTIVE = (MeetingStatus.planned.value, MeetingStatus.held.value)  # meetings that hold a slot
+SYSTEM = "system"  # the actor when a caller names none (scripts, tests)
 UNMET_MARK = "【未满足】"  # how a plan's unmet list is kept in Event.problems (see plan_event)
 MAX_NOTE = 1000
 LIMITS = {
@@ -180,13 +181,9 @@ def published_opportunities(session: Session, *, field: str = "", district: str 
     if district:
         statement = statement.where(Opportunity.district == district)
     if q:
-        like = f"%{q}%"
         statement = statement.where(
-            or_(
-                col(Opportunity.ext_id).like(like),
-                col(Opportunity.title).like(like),
-                col(Opportunity.organization).like(like),
-            )
+            or_(*(col(column).icontains(q, autoescape=True)
+                  for column in (Opportunity.ext_id, Opportunity.title, Opportunity.organization)))
         )
     return statement.order_by(Opportunity.ext_id)
 
@@ -228,9 +225,27 @@ def check_event(
     return clean, _check_participants(session, values, picked, errors), errors
 
 
-def create_event(*, session: Session, clean: dict[str, Any], opportunity_ids: list[int]) -> Event:
+def create_event(
+    *, session: Session, clean: dict[str, Any], opportunity_ids: list[int], actor: str = SYSTEM
+) -> Event:
     rules = {k: v for k, v in clean.items() if k != "name"}
-    return events.create(session, name=clean["name"], opportunity_ids=opportunity_ids, **rules)
+    event = events.create(session, name=clean["name"], opportunity_ids=opportunity_ids, **rules)
+    _audit(session, actor, "event.create", event, {**audit.snapshot(event, list(clean)),
+                                                   "opportunities": len(opportunity_ids)})
+    session.commit()
+    return event
+
+
+def _audit(session: Session, actor: str, action: str, event: Event, changes: dict[str, Any]) -> None:
+    """Note an event change in the audit log; the caller's commit stores it with the change."""
+    audit.record(session, actor=actor, action=action, kind="event", target=str(event.id),
+                 changes=changes, commit=False)
+
+
+def _meeting_count(session: Session, event: Event) -> int:
+    return session.exec(
+        select(func.count()).select_from(Meeting).where(Meeting.event_id == event.id)
+    ).one()
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -244,11 +259,14 @@ class PlanRun:
         return sum(1 for m in self.plan.meetings if m["slot"] is not None)
 
 
-def plan_event(*, context: Context, session: Session, event: Event) -> PlanRun:
+def plan_event(
+    *, context: Context, session: Session, event: Event, actor: str = SYSTEM
+) -> PlanRun:
     """Solve and store a draft. The plan's unmet list is kept in ``Event.problems`` (marked
     ``UNMET_MARK``) so the event page and the exports can show it later."""
     if not is_draft(event):
         raise EventError("活动已发布，不能再重新生成；缺席或退出请用「替补」。")
+    before = _meeting_count(session, event)
     started = time.perf_counter()
     plan = events.plan(context, session, event)
     seconds = time.perf_counter() - started
@@ -256,6 +274,11 @@ def plan_event(*, context: Context, session: Session, event: Event) -> PlanRun:
         f"{UNMET_MARK}{u['opportunity']}：{u['reason']}" for u in plan.unmet
     ]
     session.add(event)
+    _audit(session, actor, "event.plan", event, {
+        "meetings": [before, len(plan.meetings)],
+        "placed": sum(1 for m in plan.meetings if m["slot"] is not None),
+        "unmet": len({u["opportunity"] for u in plan.unmet}),
+    })
     session.commit()
     return PlanRun(plan, seconds)
 
@@ -336,7 +359,13 @@ def unavailable_slots(session: Session, event: Event, table: type) -> dict[int, 
 
 
 def swap(
-    *, context: Context, session: Session, event: Event, meeting_id: str | int, capability: str
+    *,
+    context: Context,
+    session: Session,
+    event: Event,
+    meeting_id: str | int,
+    capability: str,
+    actor: str = SYSTEM,
 ) -> PlanRun:
     """In a draft: the meeting goes to a standby supplier and is locked (in its slot when the
     standby is free then), the scenario's other meetings are locked too so the supplier taken
@@ -357,6 +386,10 @@ def swap(
     busy = {m.slot for m in locks} | set(
         unavailable_slots(session, event, EventSupplier).get(cap.id, [])
     )
+    _audit(session, actor, "event.swap", event, {
+        "meeting": meeting.id,
+        "capability": [_cap_ext(session, meeting.capability_id), cap.ext_id],
+    })
     meeting.slot = meeting.slot if meeting.slot not in busy else None
     meeting.capability_id, meeting.score, meeting.locked = cap.id, standby.score, True
     for other in session.exec(
@@ -368,13 +401,23 @@ def swap(
         session.add(other)
     session.delete(standby)
     session.commit()
-    return plan_event(context=context, session=session, event=event)
+    return plan_event(context=context, session=session, event=event, actor=actor)
 
 
-def set_lock(*, session: Session, event: Event, meeting_id: str | int, locked: bool) -> Meeting:
+def _cap_ext(session: Session, capability_id: int) -> str | None:
+    cap = session.get(Capability, capability_id)
+    return cap.ext_id if cap else None
+
+
+def set_lock(
+    *, session: Session, event: Event, meeting_id: str | int, locked: bool, actor: str = SYSTEM
+) -> Meeting:
     """A locked meeting keeps its pair and its slot when the draft is planned again."""
     _need_draft(event)
     meeting = get_meeting(session, event, meeting_id)
+    if meeting.locked != locked:
+        _audit(session, actor, "event.lock", event,
+               {"meeting": meeting.id, "locked": [meeting.locked, locked]})
     meeting.locked = locked
     session.add(meeting)
     session.commit()
@@ -382,7 +425,13 @@ def set_lock(*, session: Session, event: Event, meeting_id: str | int, locked: b
 
 
 def set_unavailable(
-    *, session: Session, event: Event, kind: str, ext_id: str, slots: Iterable[str]
+    *,
+    session: Session,
+    event: Event,
+    kind: str,
+    ext_id: str,
+    slots: Iterable[str],
+    actor: str = SYSTEM,
 ) -> list[int]:
     """Store the slots (1-based in the form, 0-based stored) a participant cannot attend."""
     _need_draft(event)
@@ -396,6 +445,11 @@ def set_unavailable(
             raise EventError(f"时段应在 1–{event.slots} 之间。", field="slot", bad_input=True)
         chosen.add(slot)
     row = _participant(session, event, kind, ext_id)
+    if sorted(chosen) != sorted(row.unavailable or []):
+        _audit(session, actor, "event.availability", event, {  # slots counted from 1, as shown
+            "kind": kind, "entry": ext_id,
+            "unavailable": [[s + 1 for s in sorted(row.unavailable or [])], [s + 1 for s in sorted(chosen)]],
+        })
     row.unavailable = sorted(chosen)
     session.add(row)
     session.commit()
@@ -420,7 +474,7 @@ def _participant(
 
 
 # -- publishing, standby after publishing, outcomes ---------------------------------------------
-def publish(*, session: Session, event: Event) -> Event:
+def publish(*, session: Session, event: Event, actor: str = SYSTEM) -> Event:
     _need_draft(event)
     placed = session.exec(
         select(func.count())
@@ -429,6 +483,8 @@ def publish(*, session: Session, event: Event) -> Event:
     ).one()
     if not placed:
         raise EventError("草稿里还没有排入日程的对接，请先生成草稿。")
+    _audit(session, actor, "event.publish", event,
+           {"status": [status_of(event.status), EventStatus.published.value]})
     event.status = EventStatus.published
     event.updated_at = utcnow()
     session.add(event)
@@ -458,6 +514,7 @@ def replace(
     meeting_id: str | int,
     capability: str,
     reason: str = MeetingStatus.withdrawn.value,
+    actor: str = SYSTEM,
 ) -> Meeting:
     """After publishing: a standby takes the meeting's slot and table, nobody else moves; the
     old meeting is kept, marked withdrawn or no-show. Returns the new meeting."""
@@ -487,10 +544,17 @@ def replace(
         slot=meeting.slot,
         table_no=meeting.table_no,
     )
-    if status_of(meeting.status) == MeetingStatus.planned.value:  # a recorded no-show stays one
+    old_status = status_of(meeting.status)
+    if old_status == MeetingStatus.planned.value:  # a recorded no-show stays one
         meeting.status = MeetingStatus(reason)
     session.add_all([meeting, new])
     session.delete(standby)
+    session.flush()
+    _audit(session, actor, "event.replace", event, {
+        "meeting": meeting.id, "new_meeting": new.id,
+        "capability": [_cap_ext(session, meeting.capability_id), cap.ext_id],
+        "status": [old_status, status_of(meeting.status)],
+    })
     session.commit()
     session.refresh(new)
     return new
@@ -540,7 +604,14 @@ def name_ids(session: Session, message: str) -> str:
 
 
 def record_outcome(
-    *, session: Session, event: Event, meeting_id: str | int, status: str, outcome: str, note: str
+    *,
+    session: Session,
+    event: Event,
+    meeting_id: str | int,
+    status: str,
+    outcome: str,
+    note: str,
+    actor: str = SYSTEM,
 ) -> tuple[Meeting | None, dict[str, str]]:
     """Held / no-show and the outcome (意向, 签约) of one meeting; (meeting, errors)."""
     if is_draft(event):
@@ -564,11 +635,16 @@ def record_outcome(
         errors["note"] = f"备注最多 {MAX_NOTE} 字（现有 {len(note)} 字）"
     if errors:
         return None, errors
+    fields = ["status", "outcome", "note"]
+    before = audit.snapshot(meeting, fields)
     meeting.status, meeting.outcome, meeting.note = (
         MeetingStatus(status),
         Outcome(outcome) if outcome else None,
         note or None,
     )
+    changed = audit.diff(before, audit.snapshot(meeting, fields))
+    if changed:
+        _audit(session, actor, "event.outcome", event, {"meeting": meeting.id, **changed})
     session.add(meeting)
     session.commit()
     return meeting, {}

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from service import events
+from service import audit, events
 from service.context import Context
 from service.event_export import slot_time, write_workbook
-from service.models import Opportunity, Status
+from service.models import Event, Opportunity, Status
 
 
 def run_event_plan(context: Context, *, name: str, opportunities: str, per_opportunity: int,
@@ -35,12 +35,25 @@ def run_event_plan(context: Context, *, name: str, opportunities: str, per_oppor
                               tables=tables, per_opportunity=per_opportunity,
                               max_per_supplier=max_per_supplier, min_score=min_score, fair=fair)
         plan = events.plan(context, session, event)
+        _audit(session, event, plan, len(chosen))
         if out is not None:
             write_workbook(session, plan, str(out))
     del matches
     if as_json:
         return json.dumps(plan.as_json(), ensure_ascii=False), None
     return _summary(plan), None
+
+
+def _audit(session, event: Event, plan: events.Plan, scenarios: int) -> None:
+    """The command line creates and plans in one go: both are in the audit log, as ``cli``."""
+    rules = ["name", "slots", "tables", "per_opportunity", "max_per_supplier", "min_score", "fair"]
+    audit.record(session, actor="cli", action="event.create", kind="event", target=str(event.id),
+                 changes={**audit.snapshot(event, rules), "opportunities": scenarios}, commit=False)
+    audit.record(session, actor="cli", action="event.plan", kind="event", target=str(event.id),
+                 changes={"meetings": [0, len(plan.meetings)],
+                          "placed": sum(1 for m in plan.meetings if m["slot"] is not None),
+                          "unmet": len({u["opportunity"] for u in plan.unmet})})
+    session.refresh(event)  # the plan is printed after the session closes
 
 
 def _summary(plan: events.Plan) -> str:

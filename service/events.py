@@ -2,6 +2,7 @@
 agenda and the standby lists, stored so organisers can adjust, publish and record outcomes."""
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -34,9 +35,14 @@ class Plan:
         return {"event": {"id": e.id, "name": e.name, "status": e.status.value if hasattr(e.status, "value") else e.status,
                           "slots": e.slots, "tables": e.tables, "per_opportunity": e.per_opportunity,
                           "max_per_supplier": e.max_per_supplier, "min_score": e.min_score, "fair": e.fair,
-                          "total_score": round(self.total_score, 4), "greedy_total_score": round(self.greedy_score, 4),
+                          "total_score": round(self.total_score, 4), "greedy_total_score": _rounded(self.greedy_score),
                           "slots_used": 1 + max((m["slot"] for m in self.meetings if m["slot"] is not None), default=-1)},
                 "meetings": self.meetings, "standby": self.standby, "unmet": self.unmet}
+
+
+def _rounded(value: float) -> float | None:
+    """A score for JSON: a stored plan has no greedy comparison (NaN), which JSON cannot carry."""
+    return round(value, 4) if math.isfinite(value) else None
 
 
 def _org(name: str | None) -> str:
@@ -156,7 +162,7 @@ def load_plan(session: Session, event: Event, *, unmet: list[dict[str, str]] | N
     opp_ext = dict(session.exec(select(Opportunity.id, Opportunity.ext_id)).all())
     cap_ext = dict(session.exec(select(Capability.id, Capability.ext_id)).all())
     meetings = session.exec(select(Meeting).where(Meeting.event_id == event.id)).all()
-    rows = sorted(({"opportunity": opp_ext[m.opportunity_id], "capability": cap_ext[m.capability_id],
+    rows = sorted(({"id": m.id, "opportunity": opp_ext[m.opportunity_id], "capability": cap_ext[m.capability_id],
                     "score": round(m.score, 4), "slot": m.slot, "table": m.table_no, "locked": m.locked,
                     "status": m.status.value if hasattr(m.status, "value") else m.status}
                    for m in meetings), key=lambda r: (r["slot"] is None, r["slot"] or 0, r["table"] or 0))

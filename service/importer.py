@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from service import audit
 from service.embeddings import CAPABILITY, OPPORTUNITY, TABLES
 from service.models import Status, utcnow
 from service.tabular import ParsedRow, ParsedTable, RowError, read_table
@@ -45,8 +47,9 @@ def _check_id(row: ParsedRow) -> RowError | None:
 
 
 def write_rows(session: Session, kind: str, table: ParsedTable, *, status: Status,
-               progress: Callable[[int, int], None] | None = None) -> ImportReport:
-    """Create or update one entry per parsed row, in one transaction."""
+               progress: Callable[[int, int], None] | None = None, actor: str = "system",
+               filename: str | None = None) -> ImportReport:
+    """Create or update one entry per parsed row, in one transaction with one audit entry."""
     model = TABLES[kind]
     report = ImportReport(rejected=list(table.errors))
     columns = set(model.model_fields) - {"id", "ext_id", "extra", "status", "created_at", "updated_at"}
@@ -73,6 +76,9 @@ def write_rows(session: Session, kind: str, table: ParsedTable, *, status: Statu
         session.flush()
         report.entry_ids.append(entry.id)
     report.rejected.sort(key=lambda e: e.row)
+    audit.record(session, actor=actor, action="import", kind=kind, target=filename or "",
+                 changes={"created": report.created, "updated": report.updated,
+                          "rejected": len(report.rejected)}, commit=False)
     session.commit()
     return report
 
@@ -80,7 +86,16 @@ def write_rows(session: Session, kind: str, table: ParsedTable, *, status: Statu
 def import_file(session: Session, kind: str, source: Path | bytes, *, filename: str | None = None,
                 mapping: dict[str, str] | None = None, max_bytes: int,
                 status: Status = Status.published,
-                progress: Callable[[int, int], None] | None = None) -> ImportReport:
+                progress: Callable[[int, int], None] | None = None,
+                actor: str = "system") -> ImportReport:
     """Read and write one list file. Raises ImportFileError when nothing could be read."""
     table = read_table(source, kind=kind, filename=filename, mapping=mapping, max_bytes=max_bytes)
-    return write_rows(session, kind, table, status=status, progress=progress)
+    if filename is None and isinstance(source, Path):
+        filename = source.name
+    try:
+        return write_rows(session, kind, table, status=status, progress=progress, actor=actor, filename=filename)
+    except IntegrityError:
+        # another import created one of these ids between our read and our write: the whole
+        # file was rolled back; written again, those rows now update the other import's entries
+        session.rollback()
+        return write_rows(session, kind, table, status=status, progress=progress, actor=actor, filename=filename)

@@ -84,6 +84,8 @@ class MatchService:
         self.lock = threading.RLock()
         self.rows: dict[str, dict[int, _Row]] = {OPPORTUNITY: {}, CAPABILITY: {}}
         self.by_ext: dict[str, dict[str, int]] = {OPPORTUNITY: {}, CAPABILITY: {}}
+        # the ids each filter lets through, until the next change (one set per filter in use)
+        self._allowed_cache: dict[tuple, frozenset[int]] = {}
 
     # -- keeping in step -----------------------------------------------------------------
     def _entries(self, session: Session, kind: str, ids: list[int] | None = None) -> list[Entry]:
@@ -91,7 +93,7 @@ class MatchService:
         query = select(table).where(table.status != Status.archived)
         if ids is not None:
             query = query.where(table.id.in_(ids))
-        vectors = embeddings.load(session, kind, self.model)
+        vectors = embeddings.load(session, kind, self.model, ids)
         out = []
         for row in session.exec(query).all():
             parts = parts_of(kind, row)
@@ -109,6 +111,7 @@ class MatchService:
     def rebuild(self, session: Session) -> None:
         """Everything from stored vectors (nothing is encoded here)."""
         with self.lock:
+            self._allowed_cache.clear()
             self.rows = {OPPORTUNITY: {}, CAPABILITY: {}}
             self.by_ext = {OPPORTUNITY: {}, CAPABILITY: {}}
             self.matcher.load(self._entries(session, OPPORTUNITY), self._entries(session, CAPABILITY))
@@ -119,6 +122,7 @@ class MatchService:
             self._refresh(session, kind, ids)
 
     def _refresh(self, session: Session, kind: str, ids: list[int]) -> None:
+        self._allowed_cache.clear()
         for entry_id in ids:
             self.matcher.remove(kind, entry_id)
             old = self.rows[kind].pop(entry_id, None)
@@ -135,13 +139,19 @@ class MatchService:
         """List ids of the published entries, in list-id order."""
         return sorted(r.ext_id for r in self.rows[kind].values() if r.status == Status.published)
 
-    def _allowed(self, kind: str, filters: Filters) -> set[int]:
-        return {
-            i for i, r in self.rows[kind].items()
-            if r.status in filters.statuses
-            and (not filters.field or r.field == filters.field)
-            and (not filters.district or r.district == filters.district)
-        }
+    def _allowed(self, kind: str, filters: Filters) -> frozenset[int]:
+        key = (kind, filters.field, filters.district, tuple(filters.statuses))
+        allowed = self._allowed_cache.get(key)
+        if allowed is None:
+            allowed = self._allowed_cache[key] = frozenset(
+                i for i, r in self.rows[kind].items()
+                if r.status in filters.statuses
+                and (not filters.field or r.field == filters.field)
+                and (not filters.district or r.district == filters.district)
+            )
+            if len(self._allowed_cache) > 64:  # filters by many fields/districts: keep it bounded
+                self._allowed_cache.pop(next(iter(self._allowed_cache)))
+        return allowed
 
     def _proposals(self, session: Session, matches: list[Match], kind_of_other: str, k: int,
                    include_excluded: bool) -> list[Proposal]:

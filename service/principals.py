@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session, select
 
 from service.api.errors import ApiError
@@ -73,7 +74,13 @@ def resolve(session: Session, authorization: str | None) -> Principal:
     return Principal(role=FIRM, actor=f"firm:{capability.ext_id}", capability_id=capability.id)
 
 
-def principal_dep(request: Request, session: SessionDep) -> Principal:
+# declared so that /docs offers "Authorize"; the header itself is read by resolve()
+bearer = HTTPBearer(auto_error=False, scheme_name="ApiKey",
+                    description="An API key (`smk_…`) made by an organiser, or a firm's submission token.")
+
+
+def principal_dep(request: Request, session: SessionDep,
+                  _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None) -> Principal:
     return resolve(session, request.headers.get("authorization"))
 
 

@@ -20,9 +20,10 @@ def load_seed(context: Context, seed_dir: Path = SEED_DIR) -> Iterator[str]:
     for kind, name in SEED_FILES.items():
         with context.session() as session:
             report = import_file(session, kind, seed_dir / name, filename=name,
-                                 max_bytes=context.settings.max_import_bytes, progress=reporter(f"写入 {name}"))
+                                 max_bytes=context.settings.max_import_bytes, progress=reporter(f"写入 {name}"),
+                                 actor="cli")
         yield f"{name}: 新增 {report.created} 条，更新 {report.updated} 条，拒绝 {len(report.rejected)} 行"
-        context.embed(kind, report.entry_ids, progress=reporter(f"向量化 {name}"))
+        context.after_write(kind, report.entry_ids, progress=reporter(f"向量化 {name}"))
 
 
 def is_empty(context: Context) -> bool:

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
-from tests.helpers import CAP_HEADER, CAPABILITIES, OPP_HEADER, OPPORTUNITIES, lists, write_csv
+from tests.conftest import sqlite_only
+from tests.helpers import CAPABILITIES, OPP_HEADER, OPPORTUNITIES, lists, write_csv
 
 runner = CliRunner()
 
@@ -133,6 +134,7 @@ def test_an_import_into_an_empty_data_dir_holds_exactly_what_was_imported(loaded
     assert set(run_json("match", "--all", "--top", "1")) == {"O-1", "O-2", "O-3"}
 
 
+@sqlite_only  # with a database URL the URL, not the data dir, names the database
 def test_two_data_dirs_never_see_each_other(loaded: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("SCENARIO_MATCH_DATA_DIR", str(tmp_path / "other"))
     assert run_json("match", "--all", "--top", "1") == {}

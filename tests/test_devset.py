@@ -7,7 +7,6 @@ language bias, BM25 fusion that loses to dense alone, and same-field near misses
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

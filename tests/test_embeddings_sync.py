@@ -34,8 +34,8 @@ class Counting:
 
 
 @pytest.fixture()
-def session(tmp_path: Path):
-    engine = make_engine(Settings(data_dir=tmp_path))
+def session(data_dir: Path, tmp_path: Path):
+    engine = make_engine(Settings())
     migrate(engine)
     with Session(engine) as session:
         import_file(session, "opportunity", write_csv(tmp_path / "o.csv", OPP_HEADER, OPPORTUNITIES),

@@ -79,3 +79,75 @@ def test_score_matrix_matches_single_queries(world) -> None:
     for row, opp in enumerate([1, 2]):
         single = {m.capability: m.score for m in matcher.for_opportunity(opp, k=10)}
         assert matrix[row].tolist() == pytest.approx([single[c] for c in [10, 11, 12, 13]])
+
+
+def _big_world(n_caps: int = 600) -> tuple[Matcher, list[Entry], list[Entry]]:
+    rng = np.random.default_rng(8)
+    words = [f"词{i}" for i in range(60)]
+    fields = ["低空经济", "智慧交通", "生物医药"]
+
+    def entry(i: int, clauses: bool) -> Entry:
+        tokens = list(rng.choice(words, 6))
+        return Entry(i, unit(rng.standard_normal(DIM)), "zh", tokens, fields[i % 3],
+                     np.stack([unit(rng.standard_normal(DIM))]) if clauses else None, ["需求"] if clauses else [])
+
+    opps = [entry(i, True) for i in range(1, 21)]
+    caps = [entry(i, False) for i in range(100, 100 + n_caps)]
+    matcher = Matcher(DIM, candidates=40)
+    matcher.load(opps, caps)
+    return matcher, opps, caps
+
+
+@pytest.mark.parametrize("share", [1.0, 0.34, 0.02])
+def test_a_filter_still_gets_the_nearest_allowed_candidates(share: float) -> None:
+    matcher, opps, caps = _big_world()
+    rng = np.random.default_rng(2)
+    allowed = {c.id for c in caps if rng.random() < share}
+    side = matcher.sides[CAPABILITY]
+    ids = np.array(sorted(allowed))
+    for opp in opps[:5]:
+        vector = matcher.sides[OPPORTUNITY].corrected[opp.id]
+        found = matcher._dense_candidates(CAPABILITY, vector, allowed)
+        sims = np.stack([side.corrected[i] for i in ids]) @ vector
+        assert found == ids[np.argsort(-sims, kind="stable")[: matcher.candidates]].tolist()
+        assert all(m.capability in allowed for m in matcher.for_opportunity(opp.id, k=5, allowed=allowed))
+
+
+def test_an_upsert_does_not_rebuild_bm25_and_scores_agree_both_ways() -> None:
+    matcher, opps, caps = _big_world()
+    matcher.for_opportunity(opps[0].id, k=5, allowed=None)  # builds BM25
+    lexical = matcher.sides[CAPABILITY].lexical()
+    new = Entry(5_000, caps[0].vector, "zh", opps[0].tokens + ["词1"], "低空经济")
+    matcher.upsert(CAPABILITY, new)
+    matcher.remove(CAPABILITY, caps[1].id)
+    assert matcher.sides[CAPABILITY].lexical() is lexical  # changed entries scored beside the base
+    forward = {m.capability: m.score for m in matcher.for_opportunity(opps[0].id, k=50)}
+    assert 5_000 in forward and caps[1].id not in forward
+    backward = {m.opportunity: m.score for m in matcher.for_capability(5_000, k=50)}
+    assert backward[opps[0].id] == pytest.approx(forward[5_000])
+    # the same entry scored by a fresh load: BM25 of an added entry uses the base's statistics
+    fresh = Matcher(DIM, candidates=40)
+    fresh.load(opps, [c for c in caps if c.id != caps[1].id] + [new])
+    again = {m.capability: m.score for m in fresh.for_opportunity(opps[0].id, k=50)}
+    assert again[5_000] == pytest.approx(forward[5_000], abs=0.01)
+
+
+def test_added_entries_score_like_base_entries_under_the_same_statistics() -> None:
+    matcher, opps, caps = _big_world()
+    lexical = matcher.sides[CAPABILITY].lexical()
+    base = lexical.base_row(opps[0].tokens)
+    for cap in caps[:20]:  # re-added with the same tokens: the same BM25 as in the base index
+        lexical.put(cap.id, cap.tokens)
+        assert lexical.added_score(cap.id, opps[0].tokens) == pytest.approx(
+            float(base[lexical.positions[cap.id]]), rel=1e-4, abs=1e-5)
+
+
+def test_search_finds_an_entry_added_since_the_build_that_shares_no_words(world) -> None:
+    """A new capability whose tokens miss the query entirely is still a dense candidate: its
+    BM25 part is 0, not a missing row (this used to raise KeyError in the search page)."""
+    matcher, axes = world
+    matcher.search(CAPABILITY, axes["road"], ["道路"], k=3)  # builds the BM25 base
+    matcher.upsert(CAPABILITY, Entry(20, unit(axes["road"] + 0.01 * axes["lab"]), "zh", ["全新", "词语"], "智慧交通"))
+    found = dict(matcher.search(CAPABILITY, axes["road"], ["道路"], k=5))
+    assert 20 in found and 12 in found
+    assert found[12] > found[20] - 0.05  # 12 has the word as well as the direction

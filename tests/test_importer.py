@@ -16,11 +16,12 @@ from tests.helpers import CAP_HEADER, CAPABILITIES, OPP_HEADER, OPPORTUNITIES, w
 
 
 @pytest.fixture()
-def session(tmp_path: Path):
-    engine = make_engine(Settings(data_dir=tmp_path / "data"))
+def session(data_dir: Path):
+    engine = make_engine(Settings())
     migrate(engine)
     with Session(engine) as session:
         yield session
+    engine.dispose()
 
 
 def opp(session: Session, ext_id: str) -> Opportunity:

@@ -5,7 +5,7 @@ from typing import Any
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    405: "method_not_allowed", 409: "conflict", 412: "precondition_failed", 413: "too_large", 415: "unsupported_media_type",
     422: "invalid", 429: "rate_limited", 500: "internal", 503: "unavailable",
 }
 

@@ -51,6 +51,11 @@ def safe_next(target: str | None, default: str) -> str:
     return default
 
 
+def actor_of(organiser: Account) -> str:
+    """How the audit log names a signed-in organiser."""
+    return f"organiser:{organiser.username}"
+
+
 def entry_or_404(session: Session, kind: str, ext_id: str) -> Any:
     entry = entries.by_ext(session, kind, ext_id)
     if entry is None:
@@ -81,7 +86,7 @@ def _list_query(kind: str, status: str, q: str):
     if status in STATUS_NAMES:
         statement = statement.where(table.status == status)
     if q:
-        statement = statement.where(or_(*(column.contains(q, autoescape=True)
+        statement = statement.where(or_(*(column.icontains(q, autoescape=True)
                                           for column in (table.ext_id, table.title, table.organization))))
     return statement
 
@@ -172,7 +177,8 @@ def _save(request: Request, context: Context, session: Session, organiser: Accou
     clean, errors = validate(session, kind, values, entry)
     if errors:
         return _form_page(request, session, organiser, kind, entry, values, errors, status_code=422)
-    saved = entries.save(context, session, kind, clean, entry=entry, status=Status(values["status"]))
+    saved = entries.save(context, session, kind, clean, entry=entry, status=Status(values["status"]),
+                         actor=actor_of(organiser))
     return _flash_and_go(request, f"已保存：{saved.title}（{saved.ext_id}）", detail_path(kind, saved.ext_id))
 
 
@@ -215,10 +221,10 @@ def edit_capability(request: Request, context: ContextDep, session: SessionDep,
 
 
 # -- status changes --------------------------------------------------------------------------
-def _set_status(request: Request, context: Context, session: Session, kind: str, ext_id: str,
-                status: Status, next_path: str | None):
+def _set_status(request: Request, context: Context, session: Session, organiser: Account, kind: str,
+                ext_id: str, status: Status, next_path: str | None):
     entry = entry_or_404(session, kind, ext_id)
-    entries.set_status(context, session, kind, entry, status)
+    entries.set_status(context, session, kind, entry, status, actor=actor_of(organiser))
     message = f"{STATUS_NAMES[status.value]}：{entry.title}（{entry.ext_id}）"
     return _flash_and_go(request, message, safe_next(next_path, ADMIN_PATHS[kind]))
 
@@ -229,25 +235,25 @@ NextField = Annotated[str | None, Form(alias="next")]
 @router.post("/admin/opportunities/{ext_id:path}/archive", dependencies=[CsrfDep])
 def archive_opportunity(request: Request, context: ContextDep, session: SessionDep,
                         organiser: OrganiserDep, ext_id: str, next_path: NextField = None):
-    return _set_status(request, context, session, OPPORTUNITY, ext_id, Status.archived, next_path)
+    return _set_status(request, context, session, organiser, OPPORTUNITY, ext_id, Status.archived, next_path)
 
 
 @router.post("/admin/opportunities/{ext_id:path}/publish", dependencies=[CsrfDep])
 def publish_opportunity(request: Request, context: ContextDep, session: SessionDep,
                         organiser: OrganiserDep, ext_id: str, next_path: NextField = None):
-    return _set_status(request, context, session, OPPORTUNITY, ext_id, Status.published, next_path)
+    return _set_status(request, context, session, organiser, OPPORTUNITY, ext_id, Status.published, next_path)
 
 
 @router.post("/admin/capabilities/{ext_id:path}/archive", dependencies=[CsrfDep])
 def archive_capability(request: Request, context: ContextDep, session: SessionDep,
                        organiser: OrganiserDep, ext_id: str, next_path: NextField = None):
-    return _set_status(request, context, session, CAPABILITY, ext_id, Status.archived, next_path)
+    return _set_status(request, context, session, organiser, CAPABILITY, ext_id, Status.archived, next_path)
 
 
 @router.post("/admin/capabilities/{ext_id:path}/publish", dependencies=[CsrfDep])
 def publish_capability(request: Request, context: ContextDep, session: SessionDep,
                        organiser: OrganiserDep, ext_id: str, next_path: NextField = None):
-    return _set_status(request, context, session, CAPABILITY, ext_id, Status.published, next_path)
+    return _set_status(request, context, session, organiser, CAPABILITY, ext_id, Status.published, next_path)
 
 
 # -- review of firms' submissions -------------------------------------------------------------
@@ -295,8 +301,8 @@ def approve(request: Request, context: ContextDep, session: SessionDep, organise
     if Status(entry.status) not in (Status.pending_review, Status.draft):
         return _flash_and_go(request, f"{entry.title}（{entry.ext_id}）当前是"
                              f"「{STATUS_NAMES[Status(entry.status).value]}」，不在审核中", "/admin/review")
-    entry.review_note = None
-    entries.set_status(context, session, CAPABILITY, entry, Status.published)
+    entries.set_status(context, session, CAPABILITY, entry, Status.published, note=None,
+                       actor=actor_of(organiser))
     return _flash_and_go(request, f"已通过审核并发布：{entry.title}（{entry.ext_id}）", "/admin/review")
 
 
@@ -310,7 +316,7 @@ def reject(request: Request, context: ContextDep, session: SessionDep, organiser
     if problem:
         return _review_page(request, context, session, organiser, errors={entry.ext_id: problem},
                             typed={entry.ext_id: reason}, status_code=422)
-    entries.set_status(context, session, CAPABILITY, entry, Status.draft, note=note)
+    entries.set_status(context, session, CAPABILITY, entry, Status.draft, note=note, actor=actor_of(organiser))
     return _flash_and_go(request, f"已退回修改：{entry.title}（{entry.ext_id}）", "/admin/review")
 
 
@@ -323,7 +329,8 @@ def mark_pair(request: Request, session: SessionDep, organiser: OrganiserDep,
         raise HTTPException(status_code=422, detail="标记只能是确认、排除或清除")
     opp = entry_or_404(session, OPPORTUNITY, opportunity)
     cap = entry_or_404(session, CAPABILITY, capability)
-    problem = set_mark(session, opportunity=opp.ext_id, capability=cap.ext_id, mark=mark)
+    problem = set_mark(session, opportunity=opp.ext_id, capability=cap.ext_id, mark=mark,
+                       actor=actor_of(organiser))
     if problem:
         raise HTTPException(status_code=422, detail=problem)
     message = f"{MARK_DONE[mark]}：{opp.title} ↔ {cap.title}"

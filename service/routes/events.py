@@ -4,9 +4,7 @@ and the sign-in sheet. The work is done in service.event_ops; this module is the
 
 from __future__ import annotations
 
-import io
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -16,7 +14,7 @@ from starlette.datastructures import FormData
 from service import event_export, event_ops
 from service.deps import ContextDep
 from service.event_ops import EventError, NotFound
-from service.models import Event, MeetingStatus, Opportunity
+from service.models import Account, Event, MeetingStatus, Opportunity
 from service.routes.pages import PER_PAGE, pager
 from service.web import CsrfDep, OrganiserDep, SessionDep, render
 
@@ -25,7 +23,6 @@ router = APIRouter(include_in_schema=False)
 EVENT_STATUS = {"draft": "草稿", "published": "已发布"}
 MEETING_STATUS = event_export.MEETING_STATUS
 OUTCOMES = {"intent": "意向", "signed": "签约"}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def form_data(request: Request) -> FormData:
@@ -78,6 +75,10 @@ def _base(event: Event) -> dict[str, Any]:
 
 def _path(event: Event, rest: str = "") -> str:
     return f"/events/{event.id}{rest}"
+
+
+def _actor(organiser: Account) -> str:
+    return f"organiser:{organiser.username}"
 
 
 # -- the list and creating ---------------------------------------------------------------------
@@ -162,7 +163,9 @@ def create_event(request: Request, session: SessionDep, organiser: OrganiserDep,
     )
     if errors:
         return _new_page(request, session, organiser, values, picked, errors, status_code=400)
-    event = event_ops.create_event(session=session, clean=clean, opportunity_ids=opportunity_ids)
+    event = event_ops.create_event(
+        session=session, clean=clean, opportunity_ids=opportunity_ids, actor=_actor(organiser)
+    )
     return _go(
         request,
         _path(event),
@@ -243,7 +246,11 @@ def plan_event(
     return _act(
         request,
         _path(event),
-        lambda: _plan_message(event_ops.plan_event(context=context, session=session, event=event)),
+        lambda: _plan_message(
+            event_ops.plan_event(
+                context=context, session=session, event=event, actor=_actor(organiser)
+            )
+        ),
     )
 
 
@@ -253,7 +260,7 @@ def publish_event(request: Request, session: SessionDep, organiser: OrganiserDep
     return _act(
         request,
         _path(event),
-        lambda: event_ops.publish(session=session, event=event) and None,
+        lambda: event_ops.publish(session=session, event=event, actor=_actor(organiser)) and None,
         "活动已发布：日程不再重新生成；有人缺席或退出时，可在对接旁选择候补替补。",
     )
 
@@ -268,7 +275,12 @@ def set_availability(
 
     def work() -> str:
         chosen = event_ops.set_unavailable(
-            session=session, event=event, kind=kind, ext_id=ext_id, slots=slots
+            session=session,
+            event=event,
+            kind=kind,
+            ext_id=ext_id,
+            slots=slots,
+            actor=_actor(organiser),
         )
         shown = "、".join(str(s + 1) for s in chosen) or "无"
         return f"已保存 {ext_id} 不能参加的时段：{shown}。请重新生成草稿，让日程避开这些时段。"
@@ -366,6 +378,7 @@ def swap(
             event=event,
             meeting_id=meeting_id,
             capability=capability,
+            actor=_actor(organiser),
         )
     except EventError as error:
         return _refused(
@@ -396,7 +409,13 @@ def lock(
     event = _event(session, event_id)
     locked = _text(form, "locked") == "1"
     try:
-        event_ops.set_lock(session=session, event=event, meeting_id=meeting_id, locked=locked)
+        event_ops.set_lock(
+            session=session,
+            event=event,
+            meeting_id=meeting_id,
+            locked=locked,
+            actor=_actor(organiser),
+        )
     except EventError as error:
         return _refused(request, context, session, organiser, event, meeting_id, error, {})
     return _go(
@@ -430,6 +449,7 @@ def replace(
             meeting_id=meeting_id,
             capability=capability,
             reason=reason,
+            actor=_actor(organiser),
         )
     except EventError as error:
         return _refused(
@@ -468,7 +488,7 @@ def outcome(
     }
     try:
         _, errors = event_ops.record_outcome(
-            session=session, event=event, meeting_id=meeting_id, **typed
+            session=session, event=event, meeting_id=meeting_id, actor=_actor(organiser), **typed
         )
     except EventError as error:
         return _refused(request, context, session, organiser, event, meeting_id, error, typed)
@@ -508,27 +528,21 @@ def _opportunities(session, rows) -> dict[int, Any]:
     }
 
 
-def _download(body: bytes, media_type: str, event: Event, suffix: str) -> Response:
-    name = f"{event.name}-对接名单.{suffix}"
-    disposition = (
-        f"attachment; filename=\"event-{event.id}.{suffix}\"; filename*=UTF-8''{quote(name)}"
-    )
+def _download(session, event_id: str, suffix: str) -> Response:
+    event = _event(session, event_id)
+    plan = event_ops.load(session=session, event=event)
+    body, media_type, disposition = event_export.download(session, plan, suffix)
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 @router.get("/events/{event_id}/export.xlsx")
 def export_xlsx(session: SessionDep, organiser: OrganiserDep, event_id: str):
-    event = _event(session, event_id)
-    buffer = io.BytesIO()
-    event_export.write_workbook(session, event_ops.load(session=session, event=event), buffer)
-    return _download(buffer.getvalue(), XLSX, event, "xlsx")
+    return _download(session, event_id, "xlsx")
 
 
 @router.get("/events/{event_id}/export.csv")
 def export_csv(session: SessionDep, organiser: OrganiserDep, event_id: str):
-    event = _event(session, event_id)
-    text = event_export.csv_text(session, event_ops.load(session=session, event=event))
-    return _download(text.encode("utf-8"), "text/csv; charset=utf-8", event, "csv")
+    return _download(session, event_id, "csv")
 
 
 @router.get("/events/{event_id}/agenda")

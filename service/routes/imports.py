@@ -421,7 +421,7 @@ def commit(request: Request, context: ContextDep, session: SessionDep, organiser
     if not claim_upload(upload):
         return _upload_page(request, organiser, "", {"file": GONE}, 422)
     job = jobs_of(request.app).submit(f"导入{KIND_NAMES[upload.kind]}「{upload.filename}」",
-                                      import_job(context, upload, mapping))
+                                      import_job(context, upload, mapping, actor=f"organiser:{organiser.username}"))
     return RedirectResponse(f"/admin/jobs/{job.id}", status_code=303)
 
 
@@ -431,13 +431,15 @@ def _column_name(kind: str, column: str) -> str:
     return names.get(column, column) or "整行"
 
 
-def import_job(context: Context, upload: Upload, mapping: dict[str, str]) -> JobFunction:
+def import_job(context: Context, upload: Upload, mapping: dict[str, str], *,
+               actor: str = "system") -> JobFunction:
     def run(report: Reporter) -> dict[str, Any]:
         try:
             with context.session() as session:
                 result = import_file(session, upload.kind, upload.path, filename=upload.filename,
                                      mapping=mapping, max_bytes=context.settings.max_import_bytes,
-                                     status=Status.published, progress=report.counter("写入数据库"))
+                                     status=Status.published, progress=report.counter("写入数据库"),
+                                     actor=actor)
         except ImportFileError as error:
             raise JobError(error.reason) from error
         finally:

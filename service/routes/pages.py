@@ -18,6 +18,7 @@ from service.deps import ContextDep
 from service.embeddings import TABLES
 from service.matches import Filters
 from service.models import Account, Status
+from service.ratelimit import check as rate_check
 from service.web import AccountDep, SessionDep, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -225,6 +226,8 @@ def _list_page(
     kind: str,
     query: ListQuery,
 ):
+    if query.q and account is None:
+        rate_check(request, "search")  # searching encodes the query: limited for the public
     page, rows = (
         _search(context, session, kind, query) if query.q else _browse(session, kind, query)
     )

@@ -3,7 +3,6 @@ private receipt page (reached by a secret link) where they follow and edit their
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -11,32 +10,20 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
 from matching.engine import CAPABILITY, OPPORTUNITY
-from service import entries
+from service import entries, submissions
 from service.columns import columns
 from service.context import Context
 from service.deps import ContextDep
-from service.models import Account, Capability, Status
+from service.models import Account, Capability
+from service.ratelimit import rate_limit
 from service.routes.pages import by_ext_ids, match_rows, pop_flash, status_of
 from service.web import AccountDep, CsrfDep, SessionDep, render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-DISTRICTS = ("梁溪区", "锡山区", "惠山区", "滨湖区", "新吴区", "经开区", "江阴市", "宜兴市", "其他")
-MATURITIES = ("研发中", "试点应用", "规模化应用")
-FORM_KEYS = (
-    "title",
-    "organization",
-    "field",
-    "district",
-    "description",
-    "maturity",
-    "cases",
-    "contact",
-    "phone",
-    "email",
-)
+FORM_KEYS = submissions.FIELDS
 PREVIEW_SIZE = 5
-EDITABLE = {Status.pending_review.value, Status.draft.value}
+EDITABLE = submissions.EDITABLE
 RECEIPT_STATUS = {
     "pending_review": "待审核",
     "published": "已发布",
@@ -60,16 +47,7 @@ async def capability_form(request: Request) -> dict[str, str]:
 FormDep = Annotated[dict[str, str], Depends(capability_form)]
 
 
-def validate(
-    session: Session, values: dict[str, str], entry: Capability | None = None
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The import's rules, plus: district and maturity come from their lists."""
-    clean, errors = entries.check(session, CAPABILITY, values, entry)
-    if clean.get("district") and clean["district"] not in DISTRICTS:
-        errors["district"] = "请从列表中选择所在地区（不在列表中的请选“其他”）"
-    if clean.get("maturity") and clean["maturity"] not in MATURITIES:
-        errors["maturity"] = "请从列表中选择成熟度"
-    return clean, errors
+validate = submissions.validate
 
 
 def _form_context(
@@ -78,8 +56,8 @@ def _form_context(
     return {
         "values": values,
         "errors": errors,
-        "districts": DISTRICTS,
-        "maturities": MATURITIES,
+        "districts": submissions.DISTRICTS,
+        "maturities": submissions.MATURITIES,
         "fields_known": _known_fields(session),
         "limits": {col.key: col.max_len for col in columns(CAPABILITY)},
     }
@@ -91,13 +69,6 @@ def _known_fields(session: Session) -> list[str]:
         select(Capability.field).where(Capability.field.is_not(None)).distinct()
     ).all()
     return sorted(r for r in rows if r)
-
-
-def _new_ext_id(session: Session) -> str:
-    while True:  # a firm may submit the same name twice: never reuse an id
-        ext_id = f"NL-{secrets.token_hex(5)}"
-        if entries.by_ext(session, CAPABILITY, ext_id) is None:
-            return ext_id
 
 
 def _by_token(session: Session, token: str) -> Capability:
@@ -131,7 +102,7 @@ def submit_page(request: Request, session: SessionDep, account: AccountDep):
     )
 
 
-@router.post("/submit", dependencies=[CsrfDep])
+@router.post("/submit", dependencies=[CsrfDep, rate_limit("submit")])
 def submit(
     request: Request, context: ContextDep, session: SessionDep, account: AccountDep, values: FormDep
 ):
@@ -144,10 +115,7 @@ def submit(
             status_code=422,
             account=account,
         )
-    token = entries.new_submission_token()
-    # the token's hash is saved with the entry itself, so no submission exists without its link
-    clean.update(id=_new_ext_id(session), token_hash=entries.token_hash(token))
-    entries.save(context, session, CAPABILITY, clean, status=Status.pending_review)
+    _, token = submissions.submit(context, session, clean)
     request.session["flash"] = "已提交，等待审核。请收藏本页链接，以后凭它查看审核结果和修改内容。"
     return RedirectResponse(f"/submission/{token}", status_code=303)
 
@@ -252,6 +220,6 @@ def edit(
             errors=errors,
             status_code=422,
         )
-    entries.save(context, session, CAPABILITY, clean, entry=entry, status=Status.pending_review)
+    submissions.edit(context, session, entry, clean)
     request.session["flash"] = "已保存，等待审核"
     return RedirectResponse(f"/submission/{token}", status_code=303)

@@ -3,7 +3,6 @@ Playwright, against ``scenario-match serve`` on loopback with a real SQLite data
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
