@@ -12,9 +12,9 @@ the stored text hashes are the service's, so nothing is re-encoded). Then:
    migrations, the encoder's load, ``embeddings.sync`` (finds nothing to encode, but reads
    every row and vector), ``embeddings.load``, language detection and jieba tokenizing of
    each entry, and ``Matcher.load`` (of which ``VectorIndex.add``).
-2. If ``Matcher.load`` added entries one at a time (it did until 2026-11-23 06:06 UTC: 1281 s
-   at 100k, 1118 s of it in ``VectorIndex.add``), the same with
-   ``common.membership_checked_add`` (the same index without a ``remove_ids`` per entry).
+2. The same on a copy whose stored tokens are cleared, as a database from before migration
+   0005 has them: that start segments every entry with jieba (as every start did before the
+   tokens were kept) and stores the tokens, so later starts read them.
 3. `scenario-match serve` in a subprocess: seconds from launch to the first /health answer,
    and to /health with ``index_ready`` true (polled every 0.1 s), and how long /health took
    to answer while the index was being rebuilt.
@@ -37,9 +37,8 @@ import common
 from common import ROOT, Machine, Stopwatch, log, ms, p50_p95, table, temp_dir
 
 
-def child(data_dir: Path, fixed: bool) -> None:
+def child(data_dir: Path) -> None:
     """Time ``Context(...).matches`` and its phases; print JSON."""
-    import contextlib
     import functools
 
     from matching import engine, index, language
@@ -67,33 +66,32 @@ def child(data_dir: Path, fixed: bool) -> None:
     wrap(embeddings, "sync", "embeddings.sync (nothing to encode)")
     wrap(embeddings, "load", "embeddings.load (read stored vectors)")
     wrap(matches, "tokenize", "jieba tokenize each entry")
+    wrap(embeddings, "lexical_of", "jieba tokens made for storing (embeddings.lexical_of)")
     wrap(matches, "detect", "language detect each entry")
     wrap(engine.Matcher, "load", "Matcher.load")
     wrap(language.LanguageCentering, "fit", "LanguageCentering.fit")
-    guard = common.membership_checked_add() if fixed else contextlib.nullcontext()
-    with guard:
-        wrap(index.VectorIndex, "add", "VectorIndex.add")
-        context = Context(Settings(data_dir=data_dir))
-        import jieba
+    wrap(index.VectorIndex, "add", "VectorIndex.add")
+    context = Context(Settings(data_dir=data_dir))
+    import jieba
 
-        watch = Stopwatch()
-        jieba.initialize()  # what the first tokenize would do: load the dictionary
-        phases["jieba dictionary load"] = watch()
-        watch = Stopwatch()
-        context.engine  # noqa: B018 - opens the database and runs the migrations
-        phases["engine + migrations"] = watch()
-        watch = Stopwatch()
-        context.encoder  # noqa: B018
-        phases["encoder load"] = watch()
-        watch = Stopwatch()
-        service = context.matches
-        phases["Context.matches"] = watch()
+    watch = Stopwatch()
+    jieba.initialize()  # what the first tokenize would do: load the dictionary
+    phases["jieba dictionary load"] = watch()
+    watch = Stopwatch()
+    context.engine  # noqa: B018 - opens the database and runs the migrations
+    phases["engine + migrations"] = watch()
+    watch = Stopwatch()
+    context.encoder  # noqa: B018
+    phases["encoder load"] = watch()
+    watch = Stopwatch()
+    service = context.matches
+    phases["Context.matches"] = watch()
     print(json.dumps({"phases": phases, "counts": counts, "capabilities": len(service.rows["capability"]),
                       "peak_rss_mib": common.peak_rss_mib(), "total": time.perf_counter() - _STARTED}))
 
 
-def run_child(data_dir: Path, fixed: bool, timeout: float) -> dict | None:
-    args = [sys.executable, __file__, "--child", str(data_dir)] + (["--fixed"] if fixed else [])
+def run_child(data_dir: Path, timeout: float) -> dict | None:
+    args = [sys.executable, __file__, "--child", str(data_dir)]
     watch = Stopwatch()
     try:
         done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False,
@@ -107,16 +105,19 @@ def run_child(data_dir: Path, fixed: bool, timeout: float) -> dict | None:
     return result
 
 
+BEFORE = "tokens not stored (before 0005; this start stores them)"
+AFTER = "tokens stored (every later start)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=100_000, help="capabilities in the data dir")
     parser.add_argument("--timeout", type=float, default=2400, help="seconds allowed for each start")
     parser.add_argument("--skip-serve", action="store_true")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--fixed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.fixed)
+        child(args.child)
         return
 
     machine = Machine.now()
@@ -132,15 +133,11 @@ def main() -> None:
         prepare_s = watch()
         db_mib = (data_dir / "scenario-match.db").stat().st_size / 2**20
         print(f"prepared {args.n} capabilities in {prepare_s:.1f} s ({db_mib:.0f} MiB database)")
-        for label, fixed in (("as the service does it", False), ("membership-checked add", True)):
-            if fixed:
-                base = results["as the service does it"]
-                adds = base["counts"].get("VectorIndex.add", 0) if base else 0
-                if base and adds < 1000:
-                    log(f"Matcher.load made {adds} VectorIndex.add calls (bulk): no membership-checked run")
-                    break
+        untokenized = common.copy_data_dir(data_dir, data_dir / "untokenized")
+        common.clear_stored_tokens(untokenized / "scenario-match.db")
+        for label, directory in ((BEFORE, untokenized), (AFTER, data_dir)):
             log(f"Context(...).matches, {label}…")
-            results[label] = r = run_child(data_dir, fixed, args.timeout)
+            results[label] = r = run_child(directory, args.timeout)
             if r is None:
                 print(f"Context.matches ({label}): not done after {args.timeout:.0f} s")
             else:
@@ -189,16 +186,11 @@ def main() -> None:
         "\n`Context.matches` runs `embeddings.sync` (every row and stored vector read, every text hashed) "
         "and then `MatchService.rebuild` (`embeddings.load`, language detection and jieba tokenizing "
         "per entry, `Matcher.load`).")
-    base, fixed = results.get("as the service does it"), results.get("membership-checked add")
-    if base and not fixed:
-        adds = base["counts"].get("VectorIndex.add", 0)
-        body.append(f"\n`Matcher.load` filled the FAISS index in bulk ({adds} `VectorIndex.add` calls), so "
-                    "the run with `common.membership_checked_add` (for a load that adds one entry at a "
-                    "time, each add calling `remove_ids` over the whole index) was left out.")
-    if base and fixed:
-        a = base["phases"]["Context.matches"]
-        b = fixed["phases"]["Context.matches"]
-        body.append(f"\nWithout the per-entry `remove_ids`: {b:.1f} s instead of {a:.1f} s ({a / b:.1f}× faster).")
+    before, after = results.get(BEFORE), results.get(AFTER)
+    if before and after:
+        a, b = before["phases"]["Context.matches"], after["phases"]["Context.matches"]
+        body.append(f"\nWith the tokens read from the database instead of segmented again: {b:.1f} s instead "
+                    f"of {a:.1f} s ({a / b:.1f}× faster), measured one after the other in this run.")
     if not args.skip_serve:
         body.append("\n### `scenario-match serve`\n")
         if served and served.index_ready:

@@ -352,7 +352,7 @@ def add_synthetic_capabilities(db: Path, count: int, *, model: str, seed: int = 
     import sqlite3
 
     from matching.text import entry_text
-    from service.embeddings import CAPABILITY, Part
+    from service.embeddings import CAPABILITY, Part, lexical_of
 
     if count <= 0:
         return 0
@@ -383,13 +383,14 @@ def add_synthetic_capabilities(db: Path, count: int, *, model: str, seed: int = 
                 caps.append((entry_id, f"SYN-{i:07d}", title, f"合成单位{i % 5000:04d}", src[3], src[4],
                              description, src[6], "{}", "published", now, now))
                 text = entry_text(title, description)
-                embs.append((CAPABILITY, entry_id, 0, model,
-                             Part(entry_id, 0, text, False).hash, vectors[i].tobytes()))
+                embs.append((CAPABILITY, entry_id, 0, model, Part(entry_id, 0, text, False).hash,
+                             vectors[i].tobytes(), json.dumps(lexical_of(text), ensure_ascii=False)))
             con.executemany(
                 "INSERT INTO capability (id, ext_id, title, organization, field, district, description, "
                 "maturity, extra, status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", caps)
             con.executemany(
-                "INSERT INTO embedding (kind, entry_id, part, model, text_hash, vector) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO embedding (kind, entry_id, part, model, text_hash, vector, lexical) "
+                "VALUES (?,?,?,?,?,?,?)",
                 embs)
             con.commit()
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -480,33 +481,11 @@ def serve(data_dir: Path, *, timeout: float = 900, poll: float = 0.1, log_path: 
         out.close()
 
 
-# -- a measuring aid for large rebuilds ---------------------------------------------------------
-@contextlib.contextmanager
-def membership_checked_add() -> Iterator[None]:
-    """While active, ``VectorIndex.add`` removes only ids the index holds (looked up in the
-    IndexIDMap2's reverse map) instead of calling ``remove_ids`` for every add. The index that
-    results is the same (same ids, vectors and order); only the quadratic cost of
-    ``Matcher.load`` adding entries one at a time (``remove_ids`` scans the whole index and
-    rebuilds the reverse map on each call) is left out. Used to reach 100k entries in bounded
-    time and to show what that cost is; the app's code is not changed."""
-    from matching import index as index_module
+def clear_stored_tokens(db: Path) -> None:
+    """Make a data dir look like one from before migration 0005 (no stored tokens)."""
+    import sqlite3
 
-    original = index_module.VectorIndex.add
-
-    def add(self, ids, vectors):
-        id_array = index_module._as_ids(ids)
-        matrix = index_module._as_matrix(vectors, self.dim)
-        if len(id_array) != len(matrix):
-            raise ValueError(f"{len(id_array)} ids for {len(matrix)} vectors")
-        if len(np.unique(id_array)) != len(id_array):
-            raise ValueError("duplicate ids in one add")
-        present = [int(i) for i in id_array if int(i) in self] if len(self) else []
-        if present:
-            self.remove(present)
-        self._index.add_with_ids(matrix, id_array)
-
-    index_module.VectorIndex.add = add
-    try:
-        yield
-    finally:
-        index_module.VectorIndex.add = original
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        con.execute("UPDATE embedding SET lexical = NULL")
+        con.commit()
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -25,6 +25,9 @@ _TOKEN = re.compile(r"[\w\-+.]+", re.UNICODE)
 _DIGITS = re.compile(r"^[\d.%\-+]+$")
 
 
+TOKENIZER_VERSION = 1  # raise when tokenize() changes, so stored tokens are made again
+
+
 def tokenize(text: str) -> list[str]:
     """Content words of a Chinese/English text, lower-cased, in order, with repeats."""
     text = unicodedata.normalize("NFKC", text).lower()

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete, select
 
 from matching.encoders import Encoder
+from matching.lexical import TOKENIZER_VERSION, tokenize
 from matching.text import entry_text, requirement_clauses, text_hash
 from service.models import Capability, Embedding, Opportunity
 
@@ -63,32 +65,43 @@ def sync(
     table = TABLES[kind]
     # in id order, so two processes embedding the same entries lock their rows in one order
     query = select(table).order_by(table.id)
+    # the vectors themselves are read only where one can be reused (a requirement that moved)
     vectors = select(Embedding.entry_id, Embedding.part, Embedding.id, Embedding.text_hash,
-                     Embedding.vector).where(Embedding.kind == kind, Embedding.model == encoder.name)
+                     Embedding.lexical).where(Embedding.kind == kind, Embedding.model == encoder.name)
     if entry_ids is not None:
         ids = list(entry_ids)
         query = query.where(table.id.in_(ids))
         vectors = vectors.where(Embedding.entry_id.in_(ids))
     rows = session.exec(query).all()
-    stored = {(entry_id, part): (row_id, text_hash, vector)
-              for entry_id, part, row_id, text_hash, vector in session.exec(vectors).all()}
+    stored = {(entry_id, part): (row_id, text_hash, lexical)
+              for entry_id, part, row_id, text_hash, lexical in session.exec(vectors).all()}
     wanted = [p for row in rows for p in parts_of(kind, row)]
     keep = {(p.entry_id, p.part) for p in wanted}
     # a requirement that only moved (one before it was dropped) keeps its vector
-    known = {(entry_id, text_hash): vector for (entry_id, _), (_, text_hash, vector) in stored.items()}
+    known = {(entry_id, text_hash): row_id for (entry_id, _), (row_id, text_hash, _) in stored.items()}
     stale = [row_id for key, (row_id, _, _) in stored.items() if key not in keep]
-    if stale:
-        # a statement, not session.delete: another process may have removed them already
-        session.exec(delete(Embedding).where(Embedding.id.in_(stale)))
-    todo = []
+    todo, moved, untokenized = [], [], []
     for p in wanted:
         current = stored.get((p.entry_id, p.part))
         if current is not None and current[1] == p.hash:
-            continue
-        if (p.entry_id, p.hash) in known:
-            _put(session, kind, encoder.name, [(p, known[(p.entry_id, p.hash)])])
+            if p.part == 0 and not _tokens_current(current[2]):
+                untokenized.append((current[0], p))
+        elif (p.entry_id, p.hash) in known:
+            moved.append(p)
         else:
             todo.append(p)
+    reused = _vectors(session, [known[(p.entry_id, p.hash)] for p in moved])  # before stale rows go
+    if stale:
+        # a statement, not session.delete: another process may have removed them already
+        session.exec(delete(Embedding).where(Embedding.id.in_(stale)))
+    for p in moved:
+        vector = reused.get(known[(p.entry_id, p.hash)])
+        if vector is None:  # another process replaced it meanwhile
+            todo.append(p)
+        else:
+            _put(session, kind, encoder.name, [(p, vector)])
+    for row_id, p in untokenized:  # stored before tokens were kept, or by an older tokenizer
+        session.exec(update(Embedding).where(Embedding.id == row_id).values(lexical=lexical_of(p.text)))
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         _store(session, encoder, kind, chunk)
@@ -97,6 +110,20 @@ def sync(
             progress(start + len(chunk), len(todo))
     session.commit()
     return len(todo)
+
+
+def _vectors(session: Session, row_ids: list[int]) -> dict[int, bytes]:
+    if not row_ids:
+        return {}
+    return dict(session.exec(select(Embedding.id, Embedding.vector).where(Embedding.id.in_(row_ids))).all())
+
+
+def lexical_of(text: str) -> dict[str, Any]:
+    return {"v": TOKENIZER_VERSION, "tokens": tokenize(text)}
+
+
+def _tokens_current(lexical: dict[str, Any] | None) -> bool:
+    return bool(lexical) and lexical.get("v") == TOKENIZER_VERSION
 
 
 def _store(session: Session, encoder: Encoder, kind: str, chunk: list[Part]) -> None:
@@ -116,7 +143,8 @@ def _put(session: Session, kind: str, model: str, items: list[tuple[Part, bytes]
     from the command line while the service refreshes it): the second write replaces the first
     instead of failing on the unique (kind, entry_id, part, model)."""
     values = [{"kind": kind, "entry_id": p.entry_id, "part": p.part, "model": model,
-               "text_hash": p.hash, "vector": vector} for p, vector in items]
+               "text_hash": p.hash, "vector": vector, "lexical": lexical_of(p.text) if p.part == 0 else None}
+              for p, vector in items]
     if not values:
         return
     dialect = session.get_bind().dialect.name
@@ -124,7 +152,8 @@ def _put(session: Session, kind: str, model: str, items: list[tuple[Part, bytes]
         statement = UPSERT[dialect](Embedding).values(values)
         statement = statement.on_conflict_do_update(
             index_elements=["kind", "entry_id", "part", "model"],
-            set_={"text_hash": statement.excluded.text_hash, "vector": statement.excluded.vector})
+            set_={"text_hash": statement.excluded.text_hash, "vector": statement.excluded.vector,
+                  "lexical": statement.excluded.lexical})
         session.exec(statement)
         return
     for value in values:  # another database: replace row by row
@@ -150,3 +179,14 @@ def load(session: Session, kind: str, model: str, entry_ids: list[int] | None = 
     for e in session.exec(query):
         out.setdefault(e.entry_id, {})[e.part] = np.frombuffer(e.vector, dtype=np.float32)
     return out
+
+
+def load_tokens(session: Session, kind: str, model: str, entry_ids: list[int] | None = None
+                ) -> dict[int, tuple[str, list[str]]]:
+    """Stored tokens of part 0: entry id -> (text hash, tokens), where the tokenizer is current."""
+    query = select(Embedding.entry_id, Embedding.text_hash, Embedding.lexical).where(
+        Embedding.kind == kind, Embedding.model == model, Embedding.part == 0)
+    if entry_ids is not None:
+        query = query.where(Embedding.entry_id.in_(entry_ids))
+    return {entry_id: (text_hash, lexical["tokens"]) for entry_id, text_hash, lexical in session.exec(query)
+            if _tokens_current(lexical)}

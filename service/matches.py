@@ -94,6 +94,7 @@ class MatchService:
         if ids is not None:
             query = query.where(table.id.in_(ids))
         vectors = embeddings.load(session, kind, self.model, ids)
+        tokens = embeddings.load_tokens(session, kind, self.model, ids)
         out = []
         for row in session.exec(query).all():
             parts = parts_of(kind, row)
@@ -102,7 +103,9 @@ class MatchService:
                 continue  # not embedded with this model yet
             lang = detect(parts[0].text)
             clauses = np.stack([stored[p.part] for p in parts[1:]]) if len(parts) > 1 else None
-            out.append(Entry(row.id, stored[0], lang, tokenize(parts[0].text), row.field,
+            hashed, words = tokens.get(row.id, ("", []))
+            words = words if hashed == parts[0].hash else tokenize(parts[0].text)
+            out.append(Entry(row.id, stored[0], lang, words, row.field,
                              clauses, [p.text for p in parts[1:]]))
             self.rows[kind][row.id] = _Row(row.ext_id, row.status, row.field, row.district, lang)
             self.by_ext[kind][row.ext_id] = row.id

@@ -95,6 +95,9 @@ class Embedding(SQLModel, table=True):
     model: str = Field(max_length=300)
     text_hash: str = Field(max_length=64)
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # part 0 only: the text's lexical tokens, {"v": tokenizer version, "tokens": [...]}, so that
+    # a start-up reads them instead of segmenting every entry again
+    lexical: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class PairReview(SQLModel, table=True):

@@ -383,6 +383,11 @@ def _no_header_error(kind: str, number: int, cells: list[Any]) -> ImportFileErro
     )
 
 
+# columns the service's own export adds that an import sets itself (an exported list
+# re-imported keeps them out of its extra attributes)
+EXPORT_ONLY_HEADERS = frozenset({"状态"})
+
+
 @dataclass
 class _Layout:
     known: dict[int, str]  # cell index -> English key
@@ -390,6 +395,7 @@ class _Layout:
     mapping: dict[str, str]
     unknown: list[str]
     headers: list[str]
+    ignored: set[int] = field(default_factory=set)  # cell indexes of EXPORT_ONLY_HEADERS
 
     @classmethod
     def build(cls, header: list[Any], resolver: _Resolver) -> _Layout:
@@ -399,7 +405,9 @@ class _Layout:
             key = resolver(text)
             if text:
                 layout.headers.append(text)
-            if key and key not in layout.known.values():
+            if not key and text in EXPORT_ONLY_HEADERS:
+                layout.ignored.add(index)
+            elif key and key not in layout.known.values():
                 layout.known[index] = key
                 layout.mapping.setdefault(text, key)
             elif text:  # unknown, or a second column for a key: the first one wins
@@ -469,7 +477,7 @@ def _parse_row(
         except _CellError as exc:
             errors.append(RowError(number, key, str(exc)))
     for index, text in enumerate(texts):
-        if index in layout.known or not text:
+        if index in layout.known or index in layout.ignored or not text:
             continue
         label = layout.extra_label(index)
         if len(text) > EXTRA_MAX_LEN:

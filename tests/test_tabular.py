@@ -466,6 +466,14 @@ def test_extra_columns_are_kept_and_empty_extra_cells_omitted() -> None:
     ]
 
 
+def test_the_status_column_of_an_exported_list_is_not_kept_as_an_extra_attribute() -> None:
+    """管理后台's export adds 状态; importing that file again sets the status itself, so the
+    column must not pile up as an extra attribute on every entry."""
+    table = read([[*OPP, "状态", "备注"], [*ROW_A, "已发布", "急"]])
+    assert table.rows[0].extra == {"备注": "急"}
+    assert "状态" not in table.unknown
+
+
 @pytest.mark.parametrize(
     ("header", "row", "values", "extra"),
     [
