@@ -87,6 +87,10 @@ def principal_dep(request: Request, session: SessionDep,
 PrincipalDep = Annotated[Principal, Depends(principal_dep)]
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def require(*roles: str):
     """A dependency letting only these roles through: 401 for the public, 403 for others."""
 
@@ -95,7 +99,7 @@ def require(*roles: str):
             return principal
         if principal.role == PUBLIC:
             raise _unauthorized("this needs an API key: send 'Authorization: Bearer <key>'")
-        raise ApiError(403, f"a {principal.role} may not do this (needs: {', '.join(roles)})")
+        raise ApiError(403, f"{_article(principal.role)} {principal.role} may not do this (needs: {', '.join(roles)})")
 
     return Depends(check)
 
