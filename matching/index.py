@@ -29,7 +29,7 @@ IVF = "ivf"
 class IndexPlan:
     """When the index turns approximate, and how the approximate one is made and searched.
 
-    Measured on vectors like the service's (``bench/bench_queries.py``): with nlist = 2·√n
+    Measured on vectors like the service's (``bench/bench_index_choice.py``): with nlist = 2·√n
     and nprobe = 32, recall@10 against exact search is 0.99 at 100k (632 cells) and at 1M
     (2,000 cells), and recall@200 (the matcher's candidates) 0.98; nprobe grows past 32 only
     beyond 1,600 cells (about 640k entries)."""

@@ -23,6 +23,7 @@ from matching.scheduling import ReplacementError, Schedule, check_schedule, repl
 from service import audit, events
 from service.context import Context
 from service.events import Plan
+from service.ids import row_id
 from service.matches import reasons as match_reasons
 from service.models import (
     Capability,
@@ -308,20 +309,16 @@ def load(*, session: Session, event: Event) -> Plan:
 
 
 def get_event(session: Session, raw_id: str | int) -> Event:
-    try:
-        event = session.get(Event, int(str(raw_id).strip()))
-    except (ValueError, OverflowError):
-        event = None
+    number = row_id(raw_id)
+    event = session.get(Event, number) if number is not None else None
     if event is None:
         raise NotFound()
     return event
 
 
 def get_meeting(session: Session, event: Event, raw_id: str | int) -> Meeting:
-    try:
-        meeting = session.get(Meeting, int(str(raw_id).strip()))
-    except (ValueError, OverflowError):
-        meeting = None
+    number = row_id(raw_id)
+    meeting = session.get(Meeting, number) if number is not None else None
     if meeting is None or meeting.event_id != event.id:
         raise NotFound("这个活动里没有这场对接。")
     return meeting

@@ -68,8 +68,10 @@ def test_a_bad_key_form_shows_errors_beside_the_fields(organiser: TestClient) ->
     page = soup(response)
     assert "密钥名称" in page.find(id="error-name").text and "权限" in page.find(id="error-role").text
     assert page.find("section", class_="new-key") is None and page.find("table", class_="key-list") is None
-    missing = organiser.post("/admin/keys/999/revoke", data={"csrf_token": csrf_of(organiser, "/admin/keys")})
-    assert "找不到这个密钥" in soup(missing).find(class_="flash").text
+    for key_id in ("999", "99999999999999999999", "abc"):  # the long one is past PostgreSQL's integer
+        missing = organiser.post(f"/admin/keys/{key_id}/revoke",
+                                 data={"csrf_token": csrf_of(organiser, "/admin/keys")})
+        assert "找不到这个密钥" in soup(missing).find(class_="flash").text, key_id
 
 
 def test_the_audit_page_shows_who_changed_what_old_to_new_newest_first(organiser: TestClient) -> None:  # noqa: F811

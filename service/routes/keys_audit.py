@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from service import keys
 from service.api import audit as audit_api
+from service.ids import row_id
 from service.models import Account, Role
 from service.routes.pages import PER_PAGE, pager, pop_flash
 from service.web import CsrfDep, OrganiserDep, SessionDep, render
@@ -60,10 +61,8 @@ def create_key(request: Request, session: SessionDep, organiser: OrganiserDep,
 
 @router.post("/admin/keys/{key_id}/revoke", dependencies=[CsrfDep])
 def revoke_key(request: Request, session: SessionDep, organiser: OrganiserDep, key_id: str):
-    try:
-        key = keys.revoke_key(session, int(key_id), actor=_actor(organiser))
-    except (ValueError, OverflowError):
-        key = None
+    number = row_id(key_id)
+    key = keys.revoke_key(session, number, actor=_actor(organiser)) if number is not None else None
     request.session["flash"] = (f"已吊销密钥「{key.name}」：使用它的请求从现在起会被拒绝。" if key
                                 else "找不到这个密钥。")
     return RedirectResponse("/admin/keys", status_code=303)
