@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete, select
 
@@ -100,8 +100,11 @@ def sync(
             todo.append(p)
         else:
             _put(session, kind, encoder.name, [(p, vector)])
-    for row_id, p in untokenized:  # stored before tokens were kept, or by an older tokenizer
-        session.exec(update(Embedding).where(Embedding.id == row_id).values(lexical=lexical_of(p.text)))
+    if untokenized:  # stored before tokens were kept, or by an older tokenizer: one executemany
+        table = Embedding.__table__
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("row_id")).values(lexical=bindparam("tokens")),
+            [{"row_id": row_id, "tokens": lexical_of(p.text)} for row_id, p in untokenized])
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
         _store(session, encoder, kind, chunk)
