@@ -118,6 +118,7 @@ class MatchService:
             self.rows = {OPPORTUNITY: {}, CAPABILITY: {}}
             self.by_ext = {OPPORTUNITY: {}, CAPABILITY: {}}
             self.matcher.load(self._entries(session, OPPORTUNITY), self._entries(session, CAPABILITY))
+            self.matcher.warm()
 
     def refresh(self, session: Session, kind: str, ids: list[int]) -> None:
         """Bring these entries (changed, added, archived or deleted) into the matcher."""
@@ -133,6 +134,7 @@ class MatchService:
                 self.by_ext[kind].pop(old.ext_id, None)
         for entry in self._entries(session, kind, ids):
             self.matcher.upsert(kind, entry)
+        self.matcher.warm()
 
     # -- answering -----------------------------------------------------------------------------
     def has(self, kind: str, ext_id: str) -> bool:

@@ -151,3 +151,14 @@ def test_search_finds_an_entry_added_since_the_build_that_shares_no_words(world)
     found = dict(matcher.search(CAPABILITY, axes["road"], ["道路"], k=5))
     assert 20 in found and 12 in found
     assert found[12] > found[20] - 0.05  # 12 has the word as well as the direction
+
+
+def test_warm_builds_the_lexical_index_before_the_first_query(world) -> None:
+    matcher, _ = world
+    matcher.load(list(matcher.sides[OPPORTUNITY].entries.values()), list(matcher.sides[CAPABILITY].entries.values()))
+    assert matcher.sides[CAPABILITY]._lexical is None  # lazily built: the first query would pay for it
+    matcher.warm()
+    built = matcher.sides[CAPABILITY]._lexical
+    assert built is not None
+    matcher.for_opportunity(1, k=3)
+    assert matcher.sides[CAPABILITY]._lexical is built  # the query used it, did not build another
