@@ -67,6 +67,7 @@ class _Row:
     field: str | None
     district: str | None
     lang: str
+    maturity: str | None = None
 
 
 @dataclass
@@ -107,7 +108,8 @@ class MatchService:
             words = words if hashed == parts[0].hash else tokenize(parts[0].text)
             out.append(Entry(row.id, stored[0], lang, words, row.field,
                              clauses, [p.text for p in parts[1:]]))
-            self.rows[kind][row.id] = _Row(row.ext_id, row.status, row.field, row.district, lang)
+            self.rows[kind][row.id] = _Row(row.ext_id, row.status, row.field, row.district, lang,
+                                           getattr(row, "maturity", None))
             self.by_ext[kind][row.ext_id] = row.id
         return out
 
@@ -143,6 +145,16 @@ class MatchService:
     def published(self, kind: str) -> list[str]:
         """List ids of the published entries, in list-id order."""
         return sorted(r.ext_id for r in self.rows[kind].values() if r.status == Status.published)
+
+    def choices(self, kind: str, key: str) -> list[str]:
+        """The values of ``key`` (field, district, maturity) among published entries, sorted:
+        the list pages' filter options, without a DISTINCT over the table per page view."""
+        cache_key = ("choices", kind, key)
+        values = self._allowed_cache.get(cache_key)
+        if values is None:
+            values = self._allowed_cache[cache_key] = sorted(
+                {getattr(r, key) for r in self.rows[kind].values() if r.status == Status.published} - {None, ""})
+        return list(values)
 
     def _allowed(self, kind: str, filters: Filters) -> frozenset[int]:
         key = (kind, filters.field, filters.district, tuple(filters.statuses))

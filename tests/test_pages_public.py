@@ -260,3 +260,23 @@ def test_titles_are_shown_as_text_never_run(client: TestClient) -> None:
         page = soup(client.get(path))
         assert not [s for s in page.find_all("script") if "alert(1)" in s.text], path
         assert XSS in page.text, path
+
+
+def test_filter_options_follow_publishing_and_archiving(client: TestClient) -> None:  # noqa: F811
+    """The options come from the matcher's rows (no DISTINCT over the table per page view), so
+    they must change the moment an entry is published or archived."""
+
+    def fields() -> list[str]:
+        page = soup(client.get("/capabilities"))
+        return [o["value"] for o in page.select("form.filters select[name=field] option")]
+
+    context = client.app.state.context
+    assert "生物医药" not in fields()
+    with context.session() as session:
+        entry = entries.save(context, session, "capability", {
+            "id": "C-9", "title": "细胞治疗冷链转运箱", "organization": "某生物公司", "field": "生物医药",
+            "description": "温控转运箱，全程记录温度。"}, status=Status.published)
+    assert "生物医药" in fields()
+    with context.session() as session:
+        entries.set_status(context, session, "capability", session.get(Capability, entry.id), Status.archived)
+    assert "生物医药" not in fields()

@@ -206,7 +206,11 @@ def _search(
     return page, ranked[(page.number - 1) * PER_PAGE : page.number * PER_PAGE]
 
 
-def _choices(session: Session, kind: str, key: str) -> list[str]:
+def _choices(context: Context, session: Session, kind: str, key: str) -> list[str]:
+    """Filter options: from the matcher's rows once it is built (kept in step with the
+    database), else from the database."""
+    if context.matches_ready:
+        return context.matches.choices(kind, key)
     table = TABLES[kind]
     column = getattr(table, key)
     statement = (
@@ -238,7 +242,7 @@ def _list_page(
         "query": query,
         "page": page,
         "rows": rows,
-        "choices": {key: _choices(session, kind, key) for key in keys},
+        "choices": {key: _choices(context, session, kind, key) for key in keys},
         "search_limit": SEARCH_LIMIT,
         "flash": pop_flash(request),
     }
