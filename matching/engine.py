@@ -112,6 +112,17 @@ class _Lexical:
                 out[entry_id] = out.get(entry_id, 0.0) + weight
         return out
 
+    def base_score(self, entry_id: int, query: Sequence[str]) -> float:
+        """BM25 of one base entry for the query, from its own tokens and the base's statistics:
+        the same value as its place in ``base_row`` without scoring every entry."""
+        pos = self.positions[entry_id]
+        if not self.live[pos]:
+            return 0.0
+        doc = self.index.tokens[pos]
+        counts = Counter(doc)
+        norm = self.k1 * (1 - self.b + self.b * max(len(doc), 1) / self.length)
+        return float(sum(self.index.idf(t) * counts[t] / (counts[t] + norm) for t in query if t in counts))
+
     def added_score(self, entry_id: int, query: Sequence[str]) -> float:
         weights = self.added.get(entry_id, {})
         return float(sum(weights.get(t, 0.0) for t in query))
@@ -181,6 +192,9 @@ class Matcher:
     ROW_CACHE_BYTES = 256 * 2**20
     """BM25 rows (an opportunity against every capability) kept for reuse: at 100k capabilities
     every seed opportunity's row fits; at 1M, 64 rows."""
+    FEW_PAIRS = 16
+    """Up to this many capabilities of an opportunity whose row is not cached are scored one by
+    one (a capability's matches: one pair per opportunity) instead of scoring the whole list."""
 
     def __init__(self, dim: int, *, weights: Weights | None = None, candidates: int = 200,
                  correct_language: bool = True, priors: dict[str, dict[str, np.ndarray]] | None = None,
@@ -327,8 +341,11 @@ class Matcher:
         positions = np.array([lexical.positions.get(c, -1) for c in capability_ids], np.int64)
         base = positions >= 0
         base[base] = lexical.live[positions[base]]
-        if base.any():
+        if base.any() and (opportunity_id in self._rows or base.sum() > self.FEW_PAIRS):
             out[base] = self._row(opportunity_id)[positions[base]]
+        elif base.any():  # a capability's matches: a few pairs per opportunity, no whole row
+            for i in np.flatnonzero(base):
+                out[i] = lexical.base_score(capability_ids[i], tokens)
         for i in np.flatnonzero(~base):
             out[i] = lexical.added_score(capability_ids[i], tokens)
         return out / np.float32(top)

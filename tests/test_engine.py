@@ -142,6 +142,36 @@ def test_added_entries_score_like_base_entries_under_the_same_statistics() -> No
             float(base[lexical.positions[cap.id]]), rel=1e-4, abs=1e-5)
 
 
+def test_one_base_entry_scored_alone_equals_its_place_in_the_whole_row() -> None:
+    matcher, opps, caps = _big_world()
+    lexical = matcher.sides[CAPABILITY].lexical()
+    for opp in opps[:5]:
+        row = lexical.base_row(opp.tokens)
+        for cap in caps[:50]:
+            assert lexical.base_score(cap.id, opp.tokens) == pytest.approx(
+                float(row[lexical.positions[cap.id]]), rel=1e-4, abs=1e-5)
+
+
+def test_a_capabilitys_matches_do_not_score_whole_rows_and_agree_with_the_other_direction() -> None:
+    """At 1M capabilities each whole row is 4 MB and 15+ ms; a capability's matches need one
+    pair per opportunity, so they are scored one by one (the same values)."""
+    matcher, opps, caps = _big_world()
+    rows = []
+    original = matcher.sides[CAPABILITY].lexical().index.scores
+    matcher.sides[CAPABILITY].lexical().index.scores = lambda q: rows.append(1) or original(q)
+    for opp in opps:
+        matcher._top(opp.id)  # each opportunity's best BM25: one row each, kept
+    matcher._rows.clear()
+    rows.clear()
+    backward = {m.opportunity: m.score for m in matcher.for_capability(caps[3].id, k=20)}
+    assert rows == []
+    many = [c.id for c in caps[:40]]  # more than FEW_PAIRS: scored from whole rows
+    matrix = matcher.score_matrix(list(backward), many)
+    assert rows  # (the other path, for comparison)
+    for r, score in enumerate(backward.values()):
+        assert float(matrix[r, many.index(caps[3].id)]) == pytest.approx(score, rel=1e-5)
+
+
 def test_search_finds_an_entry_added_since_the_build_that_shares_no_words(world) -> None:
     """A new capability whose tokens miss the query entirely is still a dense candidate: its
     BM25 part is 0, not a missing row (this used to raise KeyError in the search page)."""
