@@ -11,11 +11,8 @@ from matching.encoders import Encoder, load_encoder
 from service import changes, embeddings
 from service.db import make_engine, migrate
 from service.embeddings import CAPABILITY, OPPORTUNITY, Progress
-from service.matches import MatchService
+from service.matches import ID_CHUNK, MatchService
 from service.settings import Settings
-
-
-ID_CHUNK = 2000  # ids per query: SQLite allows 32766 parameters, PostgreSQL 65535
 
 
 class Context:
@@ -86,8 +83,7 @@ class Context:
         with self.session() as session:
             noted = changes.record(session, kind, ids)
             if wait or self.matches_ready:
-                for start in range(0, len(ids), ID_CHUNK):
-                    self.matches.refresh(session, kind, ids[start : start + ID_CHUNK])
+                self.matches.refresh(session, kind, ids)
                 with self._applied_lock:
                     self._applied.update(noted)
 

